@@ -1,0 +1,16 @@
+# Debian splits OpenCV into per-module -dev packages; only libopencv-dev ships OpenCVConfig.cmake and it
+# drags in GUI and video stacks we do not use. Link the three modules we need directly.
+find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
+if(OpenCV_FOUND)
+  add_library(opencv::opencv INTERFACE IMPORTED)
+  target_link_libraries(opencv::opencv INTERFACE ${OpenCV_LIBS})
+  target_include_directories(opencv::opencv INTERFACE ${OpenCV_INCLUDE_DIRS})
+else()
+  find_path(OPENCV_INCLUDE_DIR opencv2/core.hpp PATH_SUFFIXES opencv4 REQUIRED)
+  add_library(opencv::opencv INTERFACE IMPORTED)
+  target_include_directories(opencv::opencv INTERFACE ${OPENCV_INCLUDE_DIR})
+  foreach(module core imgproc imgcodecs)
+    find_library(OPENCV_${module}_LIBRARY opencv_${module} REQUIRED)
+    target_link_libraries(opencv::opencv INTERFACE ${OPENCV_${module}_LIBRARY})
+  endforeach()
+endif()

@@ -1,0 +1,33 @@
+// One error type for the whole library. Library code throws facematch::Error; the CLI and the
+// server map Error::code() to exit codes and HTTP statuses at their edges.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace facematch {
+
+enum class ErrorCode {
+  invalid_argument,  // a caller-supplied option or value is out of range
+  bad_image,         // bytes that do not decode to an image, or an image too small to use
+  image_too_large,   // over the byte or pixel limit (checked before decoding)
+  no_face,           // decoding worked but no face was found
+  too_many_faces,    // face policy `error` and more than one face
+  model_error,       // model files missing, altered or of the wrong shape
+  io_error,          // a file could not be read or written
+  internal,          // a bug or an engine failure; never the caller's fault
+};
+
+std::string_view to_string(ErrorCode code);
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const noexcept { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+}  // namespace facematch

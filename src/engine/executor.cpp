@@ -1,0 +1,249 @@
+#include "engine/executor.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <dnnl.hpp>
+
+#include "facematch/error.hpp"
+
+namespace facematch::engine {
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+memory::desc activation_md(int batch, const Shape& s) {
+  return memory::desc({batch, s.c, s.h, s.w}, dt::f32, tag::nhwc);
+}
+
+dnnl::primitive_attr make_attr(Activation activation, float leaky_alpha) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops;
+  switch (activation) {
+    case Activation::none: break;
+    case Activation::relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case Activation::relu6: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f); break;
+    case Activation::leaky: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, leaky_alpha, 0.f); break;
+  }
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+// Weights given in plain layout, reordered once into the layout the primitive asked for.
+memory prepare_weights(const std::vector<float>& plain, const memory::desc& plain_md, const memory::desc& wanted) {
+  auto& eng = cpu_engine();
+  memory user(plain_md, eng, const_cast<float*>(plain.data()));
+  memory prepared(wanted, eng);
+  dnnl::stream stream(eng);
+  dnnl::reorder(user, prepared).execute(stream, user, prepared);
+  stream.wait();
+  return prepared;
+}
+
+memory make_bias(const std::vector<float>& bias) {
+  memory m(memory::desc({static_cast<memory::dim>(bias.size())}, dt::f32, tag::x), cpu_engine());
+  std::memcpy(m.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+  return m;
+}
+
+}  // namespace
+
+// One executable step: a primitive plus the constant arguments it owns (weights, bias) and which
+// values it reads and writes.
+struct Step {
+  dnnl::primitive primitive;
+  std::string implementation;
+  std::vector<std::pair<int, ValueId>> value_args;  // (DNNL_ARG_*, value)
+  std::vector<std::pair<int, memory>> constant_args;
+  ValueId output;
+  // ZeroPad writes into a sub-region of its output; the rest stays zero from allocation.
+  bool writes_subregion = false;
+  memory::desc subregion_md;
+  memory::desc src_md;
+  std::size_t scratchpad_bytes = 0;
+};
+
+struct CompiledNet::Impl {
+  std::vector<Step> steps;
+  std::size_t scratchpad_bytes = 0;
+};
+
+CompiledNet::~CompiledNet() = default;
+
+CompiledNet::CompiledNet(NetDescription description, int batch)
+    : description_(std::move(description)), batch_(batch), impl_(std::make_unique<Impl>()) {
+  auto& eng = cpu_engine();
+  const auto& d = description_;
+  const auto md = [&](ValueId v) { return activation_md(batch_, d.shape(v)); };
+  try {
+    for (std::size_t i = 0; i < d.ops().size(); ++i) {
+      const ValueId out = static_cast<ValueId>(i + 1);
+      Step step;
+      step.output = out;
+      std::visit(
+          [&](const auto& o) {
+            using T = std::decay_t<decltype(o)>;
+            if constexpr (std::is_same_v<T, Conv>) {
+              const Shape& in = d.shape(o.input);
+              const memory::dims strides{o.stride, o.stride};
+              const memory::dims pad_l{o.pad.top, o.pad.left}, pad_r{o.pad.bottom, o.pad.right};
+              memory::dims w_dims;
+              memory::format_tag w_plain;
+              if (o.depthwise) {
+                w_dims = {in.c, 1, 1, o.kernel_h, o.kernel_w};
+                w_plain = tag::goihw;
+              } else {
+                w_dims = {o.out_channels, in.c, o.kernel_h, o.kernel_w};
+                w_plain = tag::oihw;
+              }
+              const memory::desc w_any(w_dims, dt::f32, tag::any);
+              const bool has_bias = !o.bias.empty();
+              const memory::desc b_md = has_bias ? memory::desc({o.out_channels}, dt::f32, tag::x) : memory::desc();
+              dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                   dnnl::algorithm::convolution_direct, md(o.input), w_any, b_md,
+                                                   md(out), strides, pad_l, pad_r);
+              dnnl::convolution_forward::primitive_desc pd(desc, make_attr(o.activation, o.leaky_alpha), eng);
+              step.primitive = dnnl::convolution_forward(pd);
+              step.implementation = pd.impl_info_str();
+              step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+              step.constant_args.push_back(
+                  {DNNL_ARG_WEIGHTS, prepare_weights(o.weights, memory::desc(w_dims, dt::f32, w_plain),
+                                                     pd.weights_desc())});
+              if (has_bias) step.constant_args.push_back({DNNL_ARG_BIAS, make_bias(o.bias)});
+            } else if constexpr (std::is_same_v<T, Pool>) {
+              const auto alg = o.kind == PoolKind::max ? dnnl::algorithm::pooling_max
+                                                       : dnnl::algorithm::pooling_avg_exclude_padding;
+              dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, alg, md(o.input), md(out),
+                                               {o.stride, o.stride}, {o.kernel, o.kernel},
+                                               {o.pad.top, o.pad.left}, {o.pad.bottom, o.pad.right});
+              dnnl::pooling_forward::primitive_desc pd(desc, make_attr(Activation::none, 0.f), eng);
+              step.primitive = dnnl::pooling_forward(pd);
+              step.implementation = pd.impl_info_str();
+              step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+            } else if constexpr (std::is_same_v<T, GlobalAverage>) {
+              const Shape& in = d.shape(o.input);
+              dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                               dnnl::algorithm::pooling_avg_exclude_padding, md(o.input), md(out),
+                                               {1, 1}, {in.h, in.w}, {0, 0}, {0, 0});
+              dnnl::pooling_forward::primitive_desc pd(desc, make_attr(Activation::none, 0.f), eng);
+              step.primitive = dnnl::pooling_forward(pd);
+              step.implementation = pd.impl_info_str();
+              step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+            } else if constexpr (std::is_same_v<T, Add>) {
+              dnnl::binary::desc desc(dnnl::algorithm::binary_add, md(o.a), md(o.b), md(out));
+              dnnl::binary::primitive_desc pd(desc, make_attr(o.activation, 0.f), eng);
+              step.primitive = dnnl::binary(pd);
+              step.implementation = pd.impl_info_str();
+              step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+              step.value_args = {{DNNL_ARG_SRC_0, o.a}, {DNNL_ARG_SRC_1, o.b}, {DNNL_ARG_DST, out}};
+            } else if constexpr (std::is_same_v<T, ZeroPad>) {
+              const Shape& in = d.shape(o.input);
+              const memory::desc sub =
+                  md(out).submemory_desc({batch_, in.c, in.h, in.w}, {0, 0, o.spatial.top, o.spatial.left});
+              dnnl::reorder::primitive_desc pd(eng, md(o.input), eng, sub);
+              step.primitive = dnnl::reorder(pd);
+              step.implementation = pd.impl_info_str();
+              step.value_args = {{DNNL_ARG_FROM, o.input}, {DNNL_ARG_TO, out}};
+              step.writes_subregion = true;
+              step.subregion_md = sub;
+            } else {  // Dense
+              const Shape& in = d.shape(o.input);
+              if (in.h != 1 || in.w != 1) throw Error(ErrorCode::model_error, "dense layer on a spatial input");
+              const memory::desc src({batch_, in.c}, dt::f32, tag::nc);
+              const memory::desc dst({batch_, o.out_features}, dt::f32, tag::nc);
+              const memory::desc w_any({o.out_features, in.c}, dt::f32, tag::any);
+              const bool has_bias = !o.bias.empty();
+              const memory::desc b_md = has_bias ? memory::desc({o.out_features}, dt::f32, tag::x) : memory::desc();
+              dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, w_any, b_md, dst);
+              dnnl::inner_product_forward::primitive_desc pd(desc, make_attr(Activation::none, 0.f), eng);
+              step.primitive = dnnl::inner_product_forward(pd);
+              step.implementation = pd.impl_info_str();
+              step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+              step.constant_args.push_back(
+                  {DNNL_ARG_WEIGHTS, prepare_weights(o.weights, memory::desc({o.out_features, in.c}, dt::f32, tag::oi),
+                                                     pd.weights_desc())});
+              if (has_bias) step.constant_args.push_back({DNNL_ARG_BIAS, make_bias(o.bias)});
+            }
+          },
+          d.ops()[i]);
+      impl_->scratchpad_bytes = std::max(impl_->scratchpad_bytes, step.scratchpad_bytes);
+      impl_->steps.push_back(std::move(step));
+    }
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorCode::model_error, "net " + d.name() + ": oneDNN rejected a layer: " + e.what());
+  }
+}
+
+std::vector<std::string> CompiledNet::implementations() const {
+  std::vector<std::string> names;
+  for (const auto& s : impl_->steps) names.push_back(s.implementation);
+  return names;
+}
+
+struct NetRunner::State {
+  dnnl::stream stream{cpu_engine()};
+  std::vector<memory> values;
+  memory scratchpad;
+};
+
+NetRunner::~NetRunner() = default;
+
+NetRunner::NetRunner(std::shared_ptr<const CompiledNet> net) : net_(std::move(net)), state_(std::make_unique<State>()) {
+  auto& eng = cpu_engine();
+  const auto& d = net_->description();
+  for (std::size_t v = 0; v < d.value_count(); ++v) {
+    memory m(activation_md(net_->batch(), d.shape(static_cast<ValueId>(v))), eng);
+    // Zero everything once: ZeroPad outputs rely on the cells they never write staying zero.
+    std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
+    state_->values.push_back(std::move(m));
+  }
+  state_->scratchpad =
+      memory(memory::desc({static_cast<memory::dim>(net_->impl().scratchpad_bytes)}, dt::u8, tag::x), eng);
+}
+
+void NetRunner::run(std::span<const float> input) {
+  auto& in = state_->values[0];
+  if (input.size() * sizeof(float) != in.get_desc().get_size())
+    throw Error(ErrorCode::internal, "net " + net_->description().name() + ": input has the wrong size");
+  std::memcpy(in.get_data_handle(), input.data(), input.size_bytes());
+  try {
+    for (const auto& step : net_->impl().steps) {
+      std::unordered_map<int, memory> args;
+      for (const auto& [arg, value] : step.value_args) args.emplace(arg, state_->values[static_cast<std::size_t>(value)]);
+      for (const auto& [arg, mem] : step.constant_args) args.emplace(arg, mem);
+      if (step.writes_subregion) {
+        args[DNNL_ARG_TO] = memory(step.subregion_md, cpu_engine(),
+                                   state_->values[static_cast<std::size_t>(step.output)].get_data_handle());
+      } else {
+        args.emplace(DNNL_ARG_SCRATCHPAD, state_->scratchpad);
+      }
+      step.primitive.execute(state_->stream, args);
+    }
+    state_->stream.wait();
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorCode::internal, "net " + net_->description().name() + ": oneDNN failed: " + e.what());
+  }
+}
+
+std::span<const float> NetRunner::value(ValueId id) const {
+  const auto& m = state_->values.at(static_cast<std::size_t>(id));
+  return {static_cast<const float*>(m.get_data_handle()), m.get_desc().get_size() / sizeof(float)};
+}
+
+std::span<const float> NetRunner::output(std::size_t i) const {
+  return value(net_->description().outputs().at(i).value);
+}
+
+}  // namespace facematch::engine

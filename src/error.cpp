@@ -1,0 +1,19 @@
+#include "facematch/error.hpp"
+
+namespace facematch {
+
+std::string_view to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return "invalid_argument";
+    case ErrorCode::bad_image: return "bad_image";
+    case ErrorCode::image_too_large: return "image_too_large";
+    case ErrorCode::no_face: return "no_face";
+    case ErrorCode::too_many_faces: return "too_many_faces";
+    case ErrorCode::model_error: return "model_error";
+    case ErrorCode::io_error: return "io_error";
+    case ErrorCode::internal: return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace facematch

@@ -1,0 +1,111 @@
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include <openssl/evp.h>
+
+#include "engine/executor.hpp"
+#include "facematch/error.hpp"
+#include "facematch/models.hpp"
+#include "models/weights.hpp"
+
+namespace facematch {
+namespace {
+
+// tools/face-api-models.sha256, embedded at build time so a binary checks the files it was built for.
+constexpr const char* kChecksums =
+#include "face-api-models.sha256.inc"
+    ;
+
+// The models the pipeline uses (age/gender and expression nets are in the package but unused).
+constexpr const char* kModelNames[] = {"ssd_mobilenetv1_model", "tiny_face_detector_model", "face_landmark_68_model",
+                                       "face_recognition_model"};
+
+std::string file_sha256(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::model_error, "model file " + path.string() + " is missing (run ./setup.sh)");
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  std::vector<char> buffer(1 << 16);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    EVP_DigestUpdate(ctx, buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
+  std::ostringstream hex;
+  for (unsigned int i = 0; i < length; ++i) hex << "0123456789abcdef"[digest[i] >> 4] << "0123456789abcdef"[digest[i] & 15];
+  return hex.str();
+}
+
+std::map<std::string, std::string> expected_checksums() {
+  std::map<std::string, std::string> sums;
+  std::istringstream in(kChecksums);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string sum, name;
+    fields >> sum >> name;
+    sums[name] = sum;
+  }
+  return sums;
+}
+
+}  // namespace
+
+std::filesystem::path locate_models(const std::optional<std::filesystem::path>& explicit_dir) {
+  if (explicit_dir) return *explicit_dir;
+  if (const char* env = std::getenv("FACEMATCH_MODELS"); env && *env) return env;
+  return FACEMATCH_DEFAULT_MODELS_DIR;
+}
+
+struct Models::Impl {
+  std::filesystem::path dir;
+  std::map<std::string, models::WeightMap> weights;
+  mutable std::mutex mutex;
+  mutable std::map<std::pair<std::string, int>, std::shared_ptr<const engine::CompiledNet>> compiled;
+};
+
+Models::Models() : impl_(std::make_unique<Impl>()) {}
+Models::~Models() = default;
+
+std::shared_ptr<const Models> Models::load(const std::filesystem::path& dir, bool verify_checksums) {
+  if (!std::filesystem::is_directory(dir))
+    throw Error(ErrorCode::model_error,
+                "models folder " + dir.string() + " does not exist (run ./setup.sh, or pass --models DIR)");
+  std::shared_ptr<Models> models(new Models());
+  models->impl_->dir = dir;
+  if (verify_checksums) {
+    const auto sums = expected_checksums();
+    for (const auto& [name, sum] : sums) {
+      const auto actual = file_sha256(dir / name);
+      if (actual != sum)
+        throw Error(ErrorCode::model_error, "model file " + (dir / name).string() + " has SHA-256 " + actual +
+                                                ", expected " + sum + " (altered or from another face-api version)");
+    }
+  }
+  for (const char* name : kModelNames) models->impl_->weights.emplace(name, models::WeightMap::load(dir, name));
+  return models;
+}
+
+const std::filesystem::path& Models::directory() const { return impl_->dir; }
+
+const models::WeightMap& Models::weights(const std::string& model) const {
+  const auto it = impl_->weights.find(model);
+  if (it == impl_->weights.end()) throw Error(ErrorCode::model_error, "model " + model + " is not loaded");
+  return it->second;
+}
+
+std::shared_ptr<const engine::CompiledNet> Models::compiled(
+    const std::string& key, int batch, const std::function<engine::NetDescription()>& describe) const {
+  std::lock_guard lock(impl_->mutex);
+  auto& slot = impl_->compiled[{key, batch}];
+  if (!slot) slot = std::make_shared<engine::CompiledNet>(describe(), batch);
+  return slot;
+}
+
+}  // namespace facematch
