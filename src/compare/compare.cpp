@@ -1,1 +1,23 @@
-// placeholder: implementation in progress
+#include "facematch/compare.hpp"
+
+#include <cmath>
+
+#include "facematch/error.hpp"
+
+namespace facematch {
+
+double euclidean_distance(const Embedding& a, const Embedding& b) {
+  if (a.model != b.model)
+    throw Error(ErrorCode::invalid_argument, "descriptors from different models (" + a.model + ", " + b.model +
+                                                 ") cannot be compared");
+  if (a.values.size() != b.values.size() || a.values.empty())
+    throw Error(ErrorCode::invalid_argument, "descriptors of different or zero length cannot be compared");
+  double sum = 0;
+  for (std::size_t i = 0; i < a.values.size(); ++i) {
+    const double d = static_cast<double>(a.values[i]) - b.values[i];
+    sum += d * d;
+  }
+  return std::sqrt(sum);
+}
+
+}  // namespace facematch

@@ -1,6 +1,8 @@
 #include "image/face_api_resize.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include <opencv2/core.hpp>
 
@@ -8,64 +10,84 @@
 
 namespace facematch {
 
-cv::Mat tf_resize_bilinear(const cv::Mat& image, int out_h, int out_w) {
-  cv::Mat src;
-  image.convertTo(src, CV_32FC3);
-  if (src.channels() != 3 || src.empty()) throw Error(ErrorCode::internal, "tf_resize_bilinear needs a 3-channel image");
-  const int in_h = src.rows, in_w = src.cols;
-  cv::Mat out(out_h, out_w, CV_32FC3);
-  const double row_ratio = static_cast<double>(in_h) / out_h;
-  const double col_ratio = static_cast<double>(in_w) / out_w;
-  // Source columns do not depend on the row: compute them once.
-  std::vector<int> col0(out_w), col1(out_w);
-  std::vector<double> col_frac(out_w);
-  for (int c = 0; c < out_w; ++c) {
-    const double f = col_ratio * c;
-    col0[c] = std::max(0, static_cast<int>(std::floor(f)));
-    col1[c] = std::min(in_w - 1, static_cast<int>(std::ceil(f)));
-    col_frac[c] = f - col0[c];
+namespace {
+
+// Reads pixel (y, x) of the zero-padded square without building it: the padded square of a 1920x1280
+// photo is 44 MB of floats, and allocating it costs more than the whole net.
+template <typename T>
+struct PaddedView {
+  const cv::Mat& image;
+  int offset_y, offset_x;
+  const T* pixel(int y, int x) const {
+    const int iy = y - offset_y, ix = x - offset_x;
+    if (iy < 0 || ix < 0 || iy >= image.rows || ix >= image.cols) return nullptr;
+    return image.ptr<T>(iy) + 3 * ix;
   }
-  for (int r = 0; r < out_h; ++r) {
-    const double f = row_ratio * r;
-    const int r0 = std::max(0, static_cast<int>(std::floor(f)));
-    const int r1 = std::min(in_h - 1, static_cast<int>(std::ceil(f)));
-    const double row_frac = f - r0;
-    const float* top_row = src.ptr<float>(r0);
-    const float* bottom_row = src.ptr<float>(r1);
-    float* dst = out.ptr<float>(r);
-    for (int c = 0; c < out_w; ++c) {
-      for (int d = 0; d < 3; ++d) {
-        const double tl = top_row[col0[c] * 3 + d], tr = top_row[col1[c] * 3 + d];
-        const double bl = bottom_row[col0[c] * 3 + d], br = bottom_row[col1[c] * 3 + d];
-        const double top = tl + (tr - tl) * col_frac[c];
-        const double bottom = bl + (br - bl) * col_frac[c];
-        dst[c * 3 + d] = static_cast<float>(top + (bottom - top) * row_frac);
+};
+
+// One axis of tfjs-wasm's resize (XNNPACK, float32): src = float(dst) * (in / out), lower = int(src),
+// upper = min(lower + 1, in - 1), weight = src - lower. All in float, as the reference computes it.
+struct Taps {
+  std::vector<int> lower, upper;
+  std::vector<float> weight;
+  Taps(int in, int out) : lower(out), upper(out), weight(out) {
+    const float scale = static_cast<float>(in) / static_cast<float>(out);
+    for (int i = 0; i < out; ++i) {
+      const float src = static_cast<float>(i) * scale;
+      lower[i] = static_cast<int>(src);
+      upper[i] = std::min(lower[i] + 1, in - 1);
+      weight[i] = src - static_cast<float>(lower[i]);
+    }
+  }
+};
+
+template <typename T>
+cv::Mat resize_padded(const PaddedView<T>& view, int square, int size) {
+  cv::Mat out(size, size, CV_32FC3);
+  if (square == size) {
+    for (int y = 0; y < size; ++y) {
+      float* dst = out.ptr<float>(y);
+      for (int x = 0; x < size; ++x) {
+        const T* p = view.pixel(y, x);
+        for (int c = 0; c < 3; ++c) dst[3 * x + c] = p ? static_cast<float>(p[c]) : 0.f;
+      }
+    }
+    return out;
+  }
+  const Taps taps(square, size);
+  for (int y = 0; y < size; ++y) {
+    float* dst = out.ptr<float>(y);
+    const float ay = taps.weight[y];
+    for (int x = 0; x < size; ++x) {
+      const float ax = taps.weight[x];
+      const T* tl = view.pixel(taps.lower[y], taps.lower[x]);
+      const T* tr = view.pixel(taps.lower[y], taps.upper[x]);
+      const T* bl = view.pixel(taps.upper[y], taps.lower[x]);
+      const T* br = view.pixel(taps.upper[y], taps.upper[x]);
+      for (int c = 0; c < 3; ++c) {
+        const float vtl = tl ? static_cast<float>(tl[c]) : 0.f, vtr = tr ? static_cast<float>(tr[c]) : 0.f;
+        const float vbl = bl ? static_cast<float>(bl[c]) : 0.f, vbr = br ? static_cast<float>(br[c]) : 0.f;
+        const float top = vtl + (vtr - vtl) * ax;
+        const float bottom = vbl + (vbr - vbl) * ax;
+        dst[3 * x + c] = top + (bottom - top) * ay;
       }
     }
   }
   return out;
 }
 
+}  // namespace
+
 cv::Mat face_api_net_input(const cv::Mat& image, int size, bool center) {
-  if (image.empty() || image.channels() != 3) throw Error(ErrorCode::internal, "net input needs a 3-channel image");
-  const int h = image.rows, w = image.cols;
-  cv::Mat square = image;
-  if (h != w) {
-    const int diff = std::abs(h - w);
-    const int after = center ? static_cast<int>(std::lround(diff * 0.5)) : diff;  // Math.round; diff >= 0
-    const int before = diff - after;
-    if (h > w) {
-      cv::copyMakeBorder(image, square, 0, 0, before, after, cv::BORDER_CONSTANT, cv::Scalar::all(0));
-    } else {
-      cv::copyMakeBorder(image, square, before, after, 0, 0, cv::BORDER_CONSTANT, cv::Scalar::all(0));
-    }
-  }
-  if (square.rows == size) {
-    cv::Mat out;
-    square.convertTo(out, CV_32FC3);
-    return out;
-  }
-  return tf_resize_bilinear(square, size, size);
+  if (image.empty() || image.channels() != 3 || (image.depth() != CV_8U && image.depth() != CV_32F))
+    throw Error(ErrorCode::internal, "net input needs an 8-bit or float 3-channel image");
+  const int h = image.rows, w = image.cols, square = std::max(h, w);
+  // padToSquare: the whole difference after the image, or (center) round(diff/2) after and the rest before.
+  const int diff = square - std::min(h, w);
+  const int before = center ? diff - static_cast<int>(std::lround(diff * 0.5)) : 0;
+  const int offset_y = h < w ? before : 0, offset_x = w < h ? before : 0;
+  if (image.depth() == CV_8U) return resize_padded(PaddedView<std::uint8_t>{image, offset_y, offset_x}, square, size);
+  return resize_padded(PaddedView<float>{image, offset_y, offset_x}, square, size);
 }
 
 std::vector<float> normalize_hwc(const cv::Mat& image, const std::array<float, 3>& subtract, float divide) {

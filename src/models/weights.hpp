@@ -32,6 +32,7 @@ class WeightMap {
   const Tensor& get(const std::string& name, const std::vector<int>& shape) const;
   bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
   std::size_t size() const { return tensors_.size(); }
+  const std::map<std::string, Tensor>& tensors() const { return tensors_; }
   const std::string& model() const { return model_; }
 
  private:

@@ -1,0 +1,32 @@
+// Stage 4: turn a face (box + 68 landmarks) into the 150x150 chip the recognition net reads.
+// Pure geometry on OpenCV; no model involved.
+#pragma once
+
+#include <string_view>
+
+#include <opencv2/core.hpp>
+
+#include "facematch/face.hpp"
+
+namespace facematch {
+
+enum class AlignMode {
+  // face-api's own chip: an axis-aligned square from the eye and mouth centres (no rotation),
+  // reproduced exactly so that descriptors equal face-api's.
+  faceapi,
+  // dlib's chip: a similarity transform (rotation, uniform scale, shift) fitting 33 landmarks to
+  // dlib's mean face with padding 0.25, as the ResNet was trained on.
+  similarity,
+};
+std::string_view to_string(AlignMode mode);
+AlignMode parse_align(std::string_view name);  // Error{invalid_argument} on an unknown name
+
+inline constexpr int kChipSize = 150;
+
+// face-api's FaceLandmarks.alignDlib() rectangle, in image pixels (may extend past the image).
+cv::Rect faceapi_chip_rect(const Face& face, int image_w, int image_h);
+
+// The chip for `face` in `rgb` (CV_8UC3, RGB): CV_32FC3, 150x150, RGB values on the 0..255 scale.
+cv::Mat extract_chip(const cv::Mat& rgb, const Face& face, AlignMode mode);
+
+}  // namespace facematch

@@ -1,0 +1,17 @@
+// Stage 6: distance between descriptors and the verdict.
+#pragma once
+
+#include "facematch/face.hpp"
+
+namespace facematch {
+
+// dlib's and face-api's threshold for this descriptor: distance < 0.6 means the same person.
+inline constexpr double kDefaultThreshold = 0.6;
+
+// Euclidean distance, summed in double as face-api does. Throws Error{invalid_argument} if the
+// descriptors come from different models or have different lengths.
+double euclidean_distance(const Embedding& a, const Embedding& b);
+
+inline bool is_match(double distance, double threshold) { return distance < threshold; }
+
+}  // namespace facematch

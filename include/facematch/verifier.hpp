@@ -1,0 +1,95 @@
+// The whole pipeline: decode -> detect -> landmarks -> align -> embed -> compare. A Verifier is safe to
+// call from many threads: each call borrows a set of per-thread stage objects from a pool.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "facematch/align.hpp"
+#include "facematch/compare.hpp"
+#include "facematch/detect.hpp"
+#include "facematch/face.hpp"
+#include "facematch/image.hpp"
+#include "facematch/models.hpp"
+
+namespace facematch {
+
+// Which face of an image is compared when it holds several (all are reported).
+enum class FacePolicy {
+  largest,  // the largest box (the usual subject of a photo)
+  best,     // the highest detector score
+  error,    // more than one face is an Error{too_many_faces}
+};
+std::string_view to_string(FacePolicy policy);
+FacePolicy parse_face_policy(std::string_view name);
+
+inline constexpr AlignMode kDefaultAlignMode = AlignMode::similarity;
+
+struct PipelineOptions {
+  DetectorOptions detector;
+  AlignMode align = kDefaultAlignMode;
+  FacePolicy face_policy = FacePolicy::largest;
+  DecodeLimits limits;
+};
+
+struct StageTimes {
+  double decode_ms = 0, detect_ms = 0, landmarks_ms = 0, align_ms = 0, embed_ms = 0;
+};
+
+struct ImageAnalysis {
+  int width = 0, height = 0;
+  std::vector<Face> faces;     // every face found, in detector order (highest score first)
+  std::size_t chosen = 0;      // index into faces of the face the policy picked
+  std::vector<Embedding> embeddings;  // embeddings[i] for faces[i] when all faces were embedded,
+                                      // else one entry for faces[chosen]
+  StageTimes times;
+  const Embedding& chosen_embedding() const;
+};
+
+struct Verification {
+  bool verified = false;
+  double distance = 0;
+  double threshold = kDefaultThreshold;
+  std::string model;
+  DetectorKind detector = DetectorKind::ssd;
+  AlignMode align = kDefaultAlignMode;
+  ImageAnalysis first, second;
+  double total_ms = 0;
+};
+
+class Verifier {
+ public:
+  // max_workers bounds how many calls run at once (each holds its own activation buffers); 0 = cores.
+  explicit Verifier(std::shared_ptr<const Models> models, std::size_t max_workers = 0);
+  ~Verifier();
+
+  // Faces with landmarks, no embedding. `rgb` is CV_8UC3 RGB.
+  std::vector<Face> detect(const cv::Mat& rgb, const PipelineOptions& options) const;
+  // Full analysis of one image; throws Error{no_face} when nothing is found.
+  ImageAnalysis analyze(const cv::Mat& rgb, const PipelineOptions& options, bool embed_all_faces = false) const;
+  ImageAnalysis analyze_encoded(std::span<const std::uint8_t> bytes, const PipelineOptions& options,
+                                bool embed_all_faces = false) const;
+  ImageAnalysis analyze_file(const std::filesystem::path& path, const PipelineOptions& options,
+                             bool embed_all_faces = false) const;
+
+  Verification verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb, const PipelineOptions& options,
+                      double threshold = kDefaultThreshold) const;
+  Verification verify_files(const std::filesystem::path& first, const std::filesystem::path& second,
+                            const PipelineOptions& options, double threshold = kDefaultThreshold) const;
+
+  const std::shared_ptr<const Models>& models() const;
+
+  class Pool;
+
+ private:
+  std::shared_ptr<const Models> models_;
+  std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace facematch

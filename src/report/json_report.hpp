@@ -1,0 +1,17 @@
+// JSON shapes of results, shared by the CLI and the HTTP service so both speak the same language.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "facematch/verifier.hpp"
+
+namespace facematch::report {
+
+nlohmann::json face_json(const Face& face);
+nlohmann::json times_json(const StageTimes& times);
+// width, height, faces (box, score, landmarks), chosen face index, and stage times.
+nlohmann::json analysis_json(const ImageAnalysis& analysis);
+// verified, match ("Yes"/"No"), distance, threshold, model, detector, align, img1/img2 analyses, time_ms.
+nlohmann::json verification_json(const Verification& v);
+
+}  // namespace facematch::report

@@ -1,0 +1,1 @@
+facematch_test(test_detect_ssd test_ssd.cpp)

@@ -1,0 +1,1 @@
+facematch_test(test_tiny test_tiny.cpp)

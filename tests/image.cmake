@@ -1,0 +1,1 @@
+facematch_test(test_decode test_decode.cpp)

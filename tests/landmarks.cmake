@@ -1,0 +1,1 @@
+facematch_test(test_landmarks test_landmarks.cpp)

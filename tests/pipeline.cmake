@@ -1,0 +1,3 @@
+facematch_test(test_pipeline test_pipeline.cpp)
+facematch_test(test_shared_faces test_shared_faces.cpp)
+facematch_test(test_align test_align.cpp)

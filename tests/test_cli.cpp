@@ -1,0 +1,119 @@
+// The facematch command as a user runs it: exit codes, output and error lines.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "test_support.hpp"
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string out, err;
+};
+
+Run run(const std::string& args) {
+  const auto err_path = std::filesystem::temp_directory_path() / ("facematch_cli_err_" + std::to_string(::getpid()));
+  const std::string command = std::string(FACEMATCH_CLI) + " " + args + " --models " +
+                              facematch::testing::models_dir().string() + " 2>" + err_path.string();
+  Run r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::array<char, 4096> buffer{};
+  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) r.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const auto err = facematch::testing::read_bytes(err_path);
+  r.err.assign(err.begin(), err.end());
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+std::string face(const std::string& name) {
+  const auto path = facematch::testing::shared_dir() / "faces" / name;
+  facematch::testing::require_file(path, "../shared/faces");
+  return path.string();
+}
+
+}  // namespace
+
+TEST(Cli, SamePersonExitsZeroAndSaysYes) {
+  const auto r = run("verify " + face("obama_1.jpg") + " " + face("obama_2.jpg"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Yes", 0), 0u) << r.out;
+}
+
+TEST(Cli, DifferentPeopleExitOneAndSayNo) {
+  const auto r = run("verify " + face("obama_1.jpg") + " " + face("biden_1.jpg"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out.rfind("No", 0), 0u) << r.out;
+}
+
+TEST(Cli, JsonHasTheDocumentedFields) {
+  const auto r = run("verify --json --align faceapi " + face("biden_1.jpg") + " " + face("biden_2.jpg"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"verified", "match", "distance", "threshold", "model", "detector", "img1", "img2", "time_ms"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["match"], "Yes");
+  EXPECT_EQ(j["align"], "faceapi");
+  EXPECT_EQ(j["threshold"], 0.6);
+  EXPECT_GE(j["img1"]["faces"].size(), 1u);
+  EXPECT_EQ(j["img1"]["faces"][0]["landmarks"].size(), 68u);
+  EXPECT_GT(j["time_ms"]["img1"]["detect"].get<double>(), 0);
+}
+
+TEST(Cli, ThresholdChangesTheVerdict) {
+  const auto r = run("verify --threshold 0.05 " + face("obama_1.jpg") + " " + face("obama_2.jpg"));
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+TEST(Cli, NoFaceIsExitTwoWithOneLine) {
+  const auto r = run("verify " + face("noface_grass.jpg") + " " + face("obama_1.jpg"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no_face"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("noface_grass.jpg"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(Cli, BrokenAndMissingFilesAreExitTwo) {
+  auto r = run("verify " + face("corrupt_broken.jpg") + " " + face("obama_1.jpg"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad_image"), std::string::npos) << r.err;
+  r = run("verify /nonexistent/a.jpg " + face("obama_1.jpg"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/nonexistent/a.jpg"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadOptionIsExitTwo) {
+  EXPECT_EQ(run("verify --detector nope " + face("obama_1.jpg") + " " + face("obama_2.jpg")).exit_code, 2);
+  EXPECT_EQ(run("verify " + face("obama_1.jpg")).exit_code, 2);
+  EXPECT_EQ(run("verify --face-policy error " + face("multi_obama_biden.jpg") + " " + face("obama_1.jpg")).exit_code, 2);
+}
+
+TEST(Cli, EmbedPrintsOneTaggedLinePerImage) {
+  const auto r = run("embed " + face("obama_1.jpg") + " " + face("multi_obama_biden.jpg"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::stringstream lines(r.out);
+  std::string line;
+  std::vector<nlohmann::json> parsed;
+  while (std::getline(lines, line)) parsed.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(parsed.size(), 2u);
+  EXPECT_EQ(parsed[0]["model"], "face-api-1.7.15/face_recognition_model");
+  EXPECT_EQ(parsed[0]["faces"][0]["descriptor"].size(), 128u);
+  EXPECT_GE(parsed[1]["faces"].size(), 2u);
+}
+
+TEST(Cli, DetectDrawsFaces) {
+  const auto out = std::filesystem::temp_directory_path() / ("facematch_draw_" + std::to_string(::getpid()) + ".jpg");
+  const auto r = run("detect --json --draw " + out.string() + " " + face("multi_four_people.jpg"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(nlohmann::json::parse(r.out)["faces"].size(), 4u);
+  const cv::Mat drawn = cv::imread(out.string());
+  EXPECT_FALSE(drawn.empty());
+  std::filesystem::remove(out);
+}
