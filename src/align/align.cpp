@@ -82,16 +82,15 @@ cv::Mat similarity_chip(const cv::Mat& rgb, const Face& face) {
   if (scale < 0.5) {
     cv::Matx23d chip_to_image;
     cv::invertAffineTransform(image_to_chip, chip_to_image);
-    std::vector<cv::Point2d> corners = {{0, 0}, {kChipSize, 0}, {0, kChipSize}, {kChipSize, kChipSize}};
-    cv::Rect2d bounds;
-    for (std::size_t i = 0; i < corners.size(); ++i) {
-      const cv::Point2d p(chip_to_image(0, 0) * corners[i].x + chip_to_image(0, 1) * corners[i].y + chip_to_image(0, 2),
-                          chip_to_image(1, 0) * corners[i].x + chip_to_image(1, 1) * corners[i].y + chip_to_image(1, 2));
-      bounds = i == 0 ? cv::Rect2d(p, cv::Size2d(0, 0)) : (bounds | cv::Rect2d(p, cv::Size2d(0, 0)));
+    double min_x = 1e300, min_y = 1e300, max_x = -1e300, max_y = -1e300;
+    for (const cv::Point2d corner : {cv::Point2d(0, 0), cv::Point2d(kChipSize, 0), cv::Point2d(0, kChipSize),
+                                     cv::Point2d(kChipSize, kChipSize)}) {
+      const double x = chip_to_image(0, 0) * corner.x + chip_to_image(0, 1) * corner.y + chip_to_image(0, 2);
+      const double y = chip_to_image(1, 0) * corner.x + chip_to_image(1, 1) * corner.y + chip_to_image(1, 2);
+      min_x = std::min(min_x, x), max_x = std::max(max_x, x), min_y = std::min(min_y, y), max_y = std::max(max_y, y);
     }
-    const cv::Rect roi = cv::Rect(cv::Point(static_cast<int>(std::floor(bounds.x)) - 2, static_cast<int>(std::floor(bounds.y)) - 2),
-                                  cv::Point(static_cast<int>(std::ceil(bounds.br().x)) + 2,
-                                            static_cast<int>(std::ceil(bounds.br().y)) + 2)) &
+    const cv::Rect roi = cv::Rect(cv::Point(static_cast<int>(std::floor(min_x)) - 2, static_cast<int>(std::floor(min_y)) - 2),
+                                  cv::Point(static_cast<int>(std::ceil(max_x)) + 2, static_cast<int>(std::ceil(max_y)) + 2)) &
                          cv::Rect(0, 0, rgb.cols, rgb.rows);
     if (roi.area() > 0) {
       const double shrink = 0.5 / scale;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <dnnl.hpp>
+#include <omp.h>
 
 #include "facematch/error.hpp"
 
@@ -75,6 +76,8 @@ struct CompiledNet::Impl {
   std::vector<Step> steps;
   std::size_t scratchpad_bytes = 0;
 };
+
+void set_threads_for_this_thread(int threads) { omp_set_num_threads(std::max(1, threads)); }
 
 CompiledNet::~CompiledNet() = default;
 

@@ -14,6 +14,10 @@
 
 namespace facematch::engine {
 
+// How many threads oneDNN may use for primitives run from the calling thread (OpenMP is per calling
+// thread). Callers that already run one inference per core set 1 to avoid oversubscription.
+void set_threads_for_this_thread(int threads);
+
 class CompiledNet {
  public:
   // Creates every primitive for a fixed batch size. Throws Error{model_error} if oneDNN rejects one.

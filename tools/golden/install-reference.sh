@@ -21,7 +21,7 @@ die() {
 if [[ ! -f "$SRC/reference.mjs" || ! -f "$SRC/package-lock.json" ]]; then
   die "the reference harness is not at $SRC. It ships in the project's shared/ folder, which must sit beside the repo (../shared); set FACEMATCH_SHARED=/path/to/shared if it is elsewhere"
 fi
-command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed; run ./setup.sh"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then die "node and npm are needed; run ./setup.sh"; fi
 
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
