@@ -24,9 +24,13 @@ std::string shape_text(const std::vector<int>& shape) {
 }
 
 std::vector<char> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail("cannot open model file " + path.string() + " (run ./setup.sh to fetch the models)");
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+  std::vector<char> bytes(static_cast<std::size_t>(in.tellg()));
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    fail("cannot read model file " + path.string());
+  return bytes;
 }
 
 std::size_t bytes_per_element(const std::string& storage_dtype, const std::string& tensor) {
@@ -88,14 +92,15 @@ WeightMap WeightMap::load(const std::filesystem::path& dir, const std::string& m
           // int32). Doing the arithmetic in float is off by one ulp on some weights.
           const double scale = spec["quantization"].at("scale").get<double>();
           const double min = spec["quantization"].at("min").get<double>();
+          if (storage != "uint8" && storage != "uint16")
+            fail("tensor " + t.name + ": unsupported quantization dtype " + storage);
+          const bool wide = storage == "uint16";
           auto q_at = [&](std::size_t i) -> double {
-            if (storage == "uint8") return static_cast<unsigned char>(src[i]);
+            if (!wide) return static_cast<unsigned char>(src[i]);
             std::uint16_t v;
             std::memcpy(&v, src + 2 * i, 2);
             return v;
           };
-          if (storage != "uint8" && storage != "uint16")
-            fail("tensor " + t.name + ": unsupported quantization dtype " + storage);
           if (dtype == "float32") {
             t.values.resize(count);
             for (std::size_t i = 0; i < count; ++i) t.values[i] = static_cast<float>(q_at(i) * scale + min);
