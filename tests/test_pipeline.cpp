@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "facematch/error.hpp"
 #include "facematch/verifier.hpp"
 #include "image/face_api_resize.hpp"
 #include "test_support.hpp"
@@ -108,4 +109,28 @@ TEST(Pipeline, ParallelResultsEqualSerialResults) {
     });
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i % images.size()]) << "image " << i;
+}
+
+TEST(Pipeline, FacePolicyPicksLargestBestOrRefuses) {
+  const auto path = fm::testing::shared_dir() / "faces" / "multi_four_people.jpg";
+  fm::testing::require_file(path, "../shared/faces");
+  const cv::Mat rgb = fm::read_image(path);
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  fm::PipelineOptions options;
+  options.face_policy = fm::FacePolicy::largest;
+  const auto largest = verifier.analyze(rgb, options);
+  ASSERT_GE(largest.faces.size(), 4u);
+  for (const auto& f : largest.faces) EXPECT_LE(f.detection.box.area(), largest.faces[largest.chosen].detection.box.area());
+
+  options.face_policy = fm::FacePolicy::best;
+  const auto best = verifier.analyze(rgb, options);
+  for (const auto& f : best.faces) EXPECT_LE(f.detection.score, best.faces[best.chosen].detection.score);
+
+  options.face_policy = fm::FacePolicy::error;
+  try {
+    verifier.analyze(rgb, options);
+    ADD_FAILURE() << "face policy 'error' accepted a group photo";
+  } catch (const fm::Error& e) {
+    EXPECT_EQ(e.code(), fm::ErrorCode::too_many_faces);
+  }
 }

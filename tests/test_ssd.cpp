@@ -2,10 +2,14 @@
 // (tools/golden/ssd-net.mjs), then the whole detector on the jpeg-js-decoded demo photos.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "facematch/detect.hpp"
 #include "facematch/error.hpp"
