@@ -8,6 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 image=${1:-$root/models/demo/sample1.jpg}
 second=${2:-$image}
 n=${3:-20}
+image=$(realpath "$image")
+second=$(realpath "$second")
 build=$root/build/release
 ref=$root/build/reference
 [ -x "$build/bench/facematch_bench" ] || cmake --build --preset release --target facematch_bench
@@ -22,7 +24,7 @@ const row = (name, a, b) => {
   const ratio = (a && b) ? (b / a).toFixed(1) + 'x' : '';
   console.log(`${name.padEnd(42)} ${a != null ? a.toFixed(2).padStart(9) : '        -'} ${b != null ? b.toFixed(2).padStart(11) : '          -'}  ${ratio}`);
 };
-console.log(`image ${ours.image} ${ours.width}x${ours.height}; faces ssd=${ours.faces.ssd} tiny=${ours.faces.tiny}; reference found ${theirs.faces}; OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS}`);
+console.log(`image ${ours.image} ${ours.width}x${ours.height}; faces ssd=${ours.faces.ssd} tiny=${ours.faces.tiny}; face-api found ${theirs.faces}; OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS}`);
 console.log(`${'median ms'.padEnd(42)} ${'facematch'.padStart(9)} ${'face-api'.padStart(11)}  speed-up`);
 row('decode', ours.decode_ms, null);
 row('detect (SSD 512, incl. resize + NMS)', ours.detect_ms.ssd, theirs.stage_ms.detect.median);
