@@ -18,29 +18,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { PORTRAIT, cropRgb, f32bytes, stemOf } from './common.mjs';
+
 const ANCHORS = 5118;
 const INPUT_SIZE = 512;
 const RAW_FOR = new Set(['sample1', 'sample5']);
-// Columns [301, 1100) of sample1: a 799x1280 portrait holding two faces. 799 makes the reshaped width
-// 319.6 -> 320, so the padX rounding of computeReshapedDimensions matters.
-const PORTRAIT = { source: 'sample1', x: 301, y: 0, width: 799, height: 1280 };
 
 function usage() {
   process.stderr.write('usage: node ssd-net.mjs <reference_dir> <inputs_out_dir> <golden_json_out|-> <ppm>...\n');
   process.exit(2);
 }
 
-const stemOf = (file) => path.basename(file).replace(/\.[^.]+$/, '');
-const f32bytes = (arr) => Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
-
-function cropRgb(img, r) {
-  const data = new Uint8Array(r.width * r.height * 3);
-  for (let y = 0; y < r.height; y++) {
-    const from = ((r.y + y) * img.width + r.x) * 3;
-    data.set(img.data.subarray(from, from + r.width * 3), y * r.width * 3);
-  }
-  return { width: r.width, height: r.height, data };
-}
 
 // Runs fn and returns the float32 contents of the two [1, 5118, ...] tensors concatenated along axis 1
 // (predictionLayer's boxPredictions [1,5118,1,4] and classPredictions [1,5118,3]).

@@ -15,29 +15,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { PORTRAIT, cropRgb, f32bytes, stemOf } from './common.mjs';
+
 const INPUT_SIZE = 416;
 const CELLS = INPUT_SIZE / 32;
-const CHANNELS = 25; // 5 anchors x (tx, ty, tw, th, conf)
-// Columns [301, 1100) of sample1: a 799x1280 portrait. 799 makes the reshaped width 259.675 -> 260, so
-// the correction factor of computeReshapedDimensions' rounding matters.
-const PORTRAIT = { source: 'sample1', x: 301, y: 0, width: 799, height: 1280 };
-
+const CHANNELS = 25; 
 function usage() {
   process.stderr.write('usage: node tiny-net.mjs <reference_dir> <inputs_out_dir> <golden_json_out|-> <ppm>...\n');
   process.exit(2);
 }
 
-const stemOf = (file) => path.basename(file).replace(/\.[^.]+$/, '');
-const f32bytes = (arr) => Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
-
-function cropRgb(img, r) {
-  const data = new Uint8Array(r.width * r.height * 3);
-  for (let y = 0; y < r.height; y++) {
-    const from = ((r.y + y) * img.width + r.x) * 3;
-    data.set(img.data.subarray(from, from + r.width * 3), y * r.width * 3);
-  }
-  return { width: r.width, height: r.height, data };
-}
 
 async function runImage(faceapi, lib, img) {
   const { tf } = faceapi;
