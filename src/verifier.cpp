@@ -216,10 +216,14 @@ ImageAnalysis labelled(const char* which, F&& analyze_one) {
   }
 }
 
-Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOptions& options, double threshold,
-                     std::chrono::steady_clock::time_point started) {
+// Checked before any image is analysed, so a bad option costs nothing.
+void check_threshold(double threshold) {
   if (!(threshold > 0) || !std::isfinite(threshold))
     throw Error(ErrorCode::invalid_argument, "threshold must be a positive number");
+}
+
+Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOptions& options, double threshold,
+                     std::chrono::steady_clock::time_point started) {
   Verification v;
   v.distance = euclidean_distance(first.chosen_embedding(), second.chosen_embedding());
   v.threshold = threshold;
@@ -237,6 +241,7 @@ Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOp
 
 Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb, const PipelineOptions& options,
                               double threshold) const {
+  check_threshold(threshold);
   const auto started = std::chrono::steady_clock::now();
   auto a = labelled("first image", [&] { return analyze(first_rgb, options); });
   auto b = labelled("second image", [&] { return analyze(second_rgb, options); });
@@ -245,6 +250,7 @@ Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rg
 
 Verification Verifier::verify_files(const std::filesystem::path& first, const std::filesystem::path& second,
                                     const PipelineOptions& options, double threshold) const {
+  check_threshold(threshold);
   const auto started = std::chrono::steady_clock::now();
   auto a = labelled(first.string().c_str(), [&] { return analyze_file(first, options); });
   auto b = labelled(second.string().c_str(), [&] { return analyze_file(second, options); });

@@ -80,12 +80,6 @@ std::vector<int> non_max_suppression(const std::vector<BoxF>& boxes, const std::
   return selected;
 }
 
-// computeReshapedDimensions (utils/index.ts): the image's size inside the 512 square, rounded like
-// Math.round (the sizes are positive, where std::round agrees).
-double reshaped_size(int side, int longest) {
-  return std::round(side * (static_cast<double>(kSsdInputSize) / longest));
-}
-
 }  // namespace
 
 struct SsdFaceDetector::State {
@@ -154,9 +148,9 @@ std::vector<Detection> SsdFaceDetector::detect(const cv::Mat& rgb) {
   const auto kept = non_max_suppression(boxes, scores, state_->max_results, state_->min_score);
 
   // locateFaces: clip to the padded square, undo the padding, then scale to the image (Box.rescale).
-  const int longest = std::max(rgb.cols, rgb.rows);
-  const double pad_x = kSsdInputSize / reshaped_size(rgb.cols, longest);
-  const double pad_y = kSsdInputSize / reshaped_size(rgb.rows, longest);
+  const cv::Size2d reshaped = reshaped_dimensions(rgb.cols, rgb.rows, kSsdInputSize);
+  const double pad_x = kSsdInputSize / reshaped.width;
+  const double pad_y = kSsdInputSize / reshaped.height;
   std::vector<Detection> detections;
   detections.reserve(kept.size());
   for (const int k : kept) {

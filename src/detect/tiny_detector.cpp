@@ -103,10 +103,9 @@ std::vector<Detection> TinyFaceDetector::detect(const cv::Mat& rgb) {
   // NetInput.getReshapedInputDimensions (computeReshapedDimensions): the image's extent inside the
   // padded square, rounded to whole pixels; the correction factors undo the padding.
   const double image_w = rgb.cols, image_h = rgb.rows;
-  const double scale = size / std::max(image_w, image_h);
-  const double reshaped_w = std::floor(image_w * scale + 0.5), reshaped_h = std::floor(image_h * scale + 0.5);
-  const double reshaped_size = std::max(reshaped_w, reshaped_h);
-  const double correction_x = reshaped_size / reshaped_w, correction_y = reshaped_size / reshaped_h;
+  const cv::Size2d reshaped = reshaped_dimensions(rgb.cols, rgb.rows, size);
+  const double reshaped_size = std::max(reshaped.width, reshaped.height);
+  const double correction_x = reshaped_size / reshaped.width, correction_y = reshaped_size / reshaped.height;
 
   // TinyYolov2Base.extractBoxes, cell by cell in row, column, anchor order.
   const int cells = size / 32;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include <dnnl.hpp>
 #include <omp.h>
@@ -199,6 +200,7 @@ struct NetRunner::State {
   dnnl::stream stream{cpu_engine()};
   std::vector<memory> values;
   memory scratchpad;
+  std::vector<std::unordered_map<int, memory>> step_args;  // bound once: the buffers never move
 };
 
 NetRunner::~NetRunner() = default;
@@ -214,6 +216,18 @@ NetRunner::NetRunner(std::shared_ptr<const CompiledNet> net) : net_(std::move(ne
   }
   state_->scratchpad =
       memory(memory::desc({static_cast<memory::dim>(net_->impl().scratchpad_bytes)}, dt::u8, tag::x), eng);
+  for (const auto& step : net_->impl().steps) {
+    std::unordered_map<int, memory> args;
+    for (const auto& [arg, value] : step.value_args) args.emplace(arg, state_->values[static_cast<std::size_t>(value)]);
+    for (const auto& [arg, mem] : step.constant_args) args.emplace(arg, mem);
+    if (step.writes_subregion) {
+      args[DNNL_ARG_TO] =
+          memory(step.subregion_md, eng, state_->values[static_cast<std::size_t>(step.output)].get_data_handle());
+    } else {
+      args.emplace(DNNL_ARG_SCRATCHPAD, state_->scratchpad);
+    }
+    state_->step_args.push_back(std::move(args));
+  }
 }
 
 void NetRunner::run(std::span<const float> input) {
@@ -222,18 +236,8 @@ void NetRunner::run(std::span<const float> input) {
     throw Error(ErrorCode::internal, "net " + net_->description().name() + ": input has the wrong size");
   std::memcpy(in.get_data_handle(), input.data(), input.size_bytes());
   try {
-    for (const auto& step : net_->impl().steps) {
-      std::unordered_map<int, memory> args;
-      for (const auto& [arg, value] : step.value_args) args.emplace(arg, state_->values[static_cast<std::size_t>(value)]);
-      for (const auto& [arg, mem] : step.constant_args) args.emplace(arg, mem);
-      if (step.writes_subregion) {
-        args[DNNL_ARG_TO] = memory(step.subregion_md, cpu_engine(),
-                                   state_->values[static_cast<std::size_t>(step.output)].get_data_handle());
-      } else {
-        args.emplace(DNNL_ARG_SCRATCHPAD, state_->scratchpad);
-      }
-      step.primitive.execute(state_->stream, args);
-    }
+    const auto& steps = net_->impl().steps;
+    for (std::size_t i = 0; i < steps.size(); ++i) steps[i].primitive.execute(state_->stream, state_->step_args[i]);
     state_->stream.wait();
   } catch (const dnnl::error& e) {
     throw Error(ErrorCode::internal, "net " + net_->description().name() + ": oneDNN failed: " + e.what());

@@ -101,6 +101,11 @@ std::vector<float> normalize_hwc(const cv::Mat& image, const std::array<float, 3
   return out;
 }
 
+cv::Size2d reshaped_dimensions(int image_w, int image_h, int size) {
+  const double scale = static_cast<double>(size) / std::max(image_w, image_h);
+  return {std::floor(image_w * scale + 0.5), std::floor(image_h * scale + 0.5)};
+}
+
 cv::Rect clip_and_floor(const cv::Rect2d& box, int image_w, int image_h) {
   // Box.clipAtImageBorders: x' = max(x, 0), w' = min(right - x', imgW - x'), then floor every field.
   const double x = std::max(box.x, 0.0), y = std::max(box.y, 0.0);

@@ -16,6 +16,10 @@ namespace facematch {
 // Accepts CV_8UC3 or CV_32FC3; returns CV_32FC3, values 0..255.
 cv::Mat face_api_net_input(const cv::Mat& image, int size, bool center);
 
+// face-api's computeReshapedDimensions: the image's extent inside the size x size net input, rounded to
+// whole pixels (Math.round; sides are positive). Detectors divide by it to undo the padding.
+cv::Size2d reshaped_dimensions(int image_w, int image_h, int size);
+
 // face-api's mean RGB for the landmark and recognition nets: input = (x - mean) / 255.
 inline constexpr std::array<float, 3> kFaceMean = {122.782f, 117.001f, 104.298f};
 
