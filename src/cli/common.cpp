@@ -1,0 +1,44 @@
+#include "cli/common.hpp"
+
+#include "facematch/error.hpp"
+
+namespace facematch::cli {
+
+PipelineOptions CommonOptions::pipeline() const {
+  PipelineOptions o;
+  o.detector.kind = parse_detector(detector);
+  o.detector.min_score = min_score;
+  o.detector.tiny_input_size = tiny_size;
+  o.align = parse_align(align);
+  o.face_policy = parse_face_policy(face_policy);
+  if (!(max_megapixels > 0)) throw Error(ErrorCode::invalid_argument, "--max-megapixels must be positive");
+  o.limits.max_pixels = static_cast<std::size_t>(max_megapixels * 1e6);
+  return o;
+}
+
+void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
+  cmd.add_option("--models", o.models_dir,
+                 "Models folder (default: $FACEMATCH_MODELS, then the built-in path)");
+  cmd.add_option("--detector", o.detector, "Face detector: ssd (accurate) or tiny (fast)")
+      ->capture_default_str();
+  cmd.add_option("--min-score", o.min_score, "Minimum detector score")->capture_default_str();
+  cmd.add_option("--tiny-size", o.tiny_size, "Input size of the tiny detector (multiple of 32)")
+      ->capture_default_str();
+  cmd.add_option("--max-megapixels", o.max_megapixels, "Refuse larger images")->capture_default_str();
+  if (with_align) {
+    cmd.add_option("--align", o.align,
+                   "Face alignment: similarity (rotation-corrected) or faceapi (face-api's)")
+        ->capture_default_str();
+    cmd.add_option("--face-policy", o.face_policy,
+                   "Face compared when several are found: largest, best or error")
+        ->capture_default_str();
+  }
+  cmd.add_flag("--json", o.json, "Print JSON");
+}
+
+std::shared_ptr<const Models> load_models(const CommonOptions& o) {
+  return Models::load(
+      locate_models(o.models_dir ? std::optional<std::filesystem::path>(*o.models_dir) : std::nullopt));
+}
+
+}  // namespace facematch::cli

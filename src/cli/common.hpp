@@ -1,0 +1,44 @@
+// Pieces every `facematch` subcommand shares: exit codes, the pipeline options and the command table.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "facematch/verifier.hpp"
+
+namespace facematch::cli {
+
+inline constexpr int kExitSame = 0, kExitDifferent = 1, kExitError = 2;
+
+struct CommonOptions {
+  std::optional<std::string> models_dir;
+  std::string detector = "ssd";
+  std::string align{to_string(kDefaultAlignMode)};
+  std::string face_policy = "largest";
+  float min_score = 0.5f;
+  int tiny_size = 416;
+  double max_megapixels = 40;
+  bool json = false;
+
+  PipelineOptions pipeline() const;
+};
+
+// Adds the options above to `cmd`; `with_align` adds --align and --face-policy.
+void add_common(CLI::App& cmd, CommonOptions& options, bool with_align);
+std::shared_ptr<const Models> load_models(const CommonOptions& options);
+
+// A subcommand registers itself and the function that runs it once the command line is parsed.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+using CommandTable = std::vector<Command>;
+
+void add_inspect_commands(CLI::App& app, CommandTable& commands);  // verify, embed, detect
+void add_eval_commands(CLI::App& app, CommandTable& commands);     // eval
+
+}  // namespace facematch::cli

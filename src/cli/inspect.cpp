@@ -1,0 +1,140 @@
+// `verify`, `embed` and `detect`: one or two photos in, a verdict, descriptors or faces out.
+#include <cstdio>
+#include <iostream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "facematch/embed.hpp"
+#include "facematch/error.hpp"
+#include "report/json_report.hpp"
+
+namespace facematch::cli {
+namespace {
+
+int run_verify(const CommonOptions& o, const std::string& a, const std::string& b, double threshold) {
+  const auto options = o.pipeline();
+  Verifier verifier(load_models(o), 1);
+  const auto v = verifier.verify_files(a, b, options, threshold);
+  if (o.json) {
+    auto j = report::verification_json(v);
+    j["img1"]["path"] = a;
+    j["img2"]["path"] = b;
+    std::cout << j.dump(2) << '\n';
+  } else {
+    std::printf("%s  distance %.4f %s threshold %.2f  (%s, %s alignment, %.0f ms)\n",
+                v.verified ? "Yes" : "No", v.distance, v.verified ? "<" : ">=", v.threshold,
+                std::string(to_string(v.detector)).c_str(), std::string(to_string(v.align)).c_str(),
+                v.total_ms);
+  }
+  return v.verified ? kExitSame : kExitDifferent;
+}
+
+int run_embed(const CommonOptions& o, const std::vector<std::string>& images) {
+  const auto options = o.pipeline();
+  Verifier verifier(load_models(o), 1);
+  for (const auto& path : images) {
+    const auto analysis = verifier.analyze_file(path, options, /*embed_all_faces=*/true);
+    nlohmann::json faces = nlohmann::json::array();
+    for (std::size_t i = 0; i < analysis.faces.size(); ++i) {
+      auto f = report::face_json(analysis.faces[i]);
+      f["descriptor"] = analysis.embeddings[i].values;
+      faces.push_back(std::move(f));
+    }
+    const nlohmann::json line = {{"image", path},
+                                 {"model", kEmbeddingModelId},
+                                 {"align", to_string(options.align)},
+                                 {"detector", to_string(options.detector.kind)},
+                                 {"chosen_face", analysis.chosen},
+                                 {"faces", std::move(faces)}};
+    std::cout << line.dump() << '\n';
+  }
+  return 0;
+}
+
+void draw_faces(const std::string& image_path, const std::vector<Face>& faces, const std::string& out,
+                const DecodeLimits& limits) {
+  cv::Mat bgr;
+  cv::cvtColor(read_image(image_path, limits), bgr, cv::COLOR_RGB2BGR);
+  const int thickness = std::max(1, std::min(bgr.cols, bgr.rows) / 400);
+  for (const auto& f : faces) {
+    cv::rectangle(bgr, cv::Rect(f.detection.box), cv::Scalar(0, 200, 0), thickness);
+    for (const auto& p : f.landmarks)
+      cv::circle(bgr, cv::Point(p), thickness + 1, cv::Scalar(0, 0, 255), cv::FILLED);
+  }
+  if (!cv::imwrite(out, bgr)) throw Error(ErrorCode::io_error, "cannot write " + out);
+}
+
+int run_detect(const CommonOptions& o, const std::string& image, const std::optional<std::string>& draw) {
+  const auto options = o.pipeline();
+  Verifier verifier(load_models(o), 1);
+  const cv::Mat rgb = read_image(image, options.limits);
+  const auto faces = verifier.detect(rgb, options);
+  if (o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& f : faces) list.push_back(report::face_json(f));
+    std::cout << nlohmann::json{{"image", image}, {"width", rgb.cols}, {"height", rgb.rows}, {"faces", list}}
+                     .dump(2)
+              << '\n';
+  } else {
+    std::printf("%zu face(s) in %s (%dx%d)\n", faces.size(), image.c_str(), rgb.cols, rgb.rows);
+    for (const auto& f : faces) {
+      const auto& b = f.detection.box;
+      std::printf("  x=%.1f y=%.1f w=%.1f h=%.1f score=%.3f\n", b.x, b.y, b.width, b.height,
+                  f.detection.score);
+    }
+  }
+  if (draw) draw_faces(image, faces, *draw, options.limits);
+  return 0;
+}
+
+}  // namespace
+
+void add_inspect_commands(CLI::App& app, CommandTable& commands) {
+  struct VerifyArgs {
+    CommonOptions common;
+    std::string first, second;
+    double threshold = kDefaultThreshold;
+  };
+  auto verify_args = std::make_shared<VerifyArgs>();
+  auto* verify =
+      app.add_subcommand("verify", "Say whether two photos show the same person (exit 0 yes, 1 no, 2 error)");
+  verify->add_option("first", verify_args->first, "First photo")->required();
+  verify->add_option("second", verify_args->second, "Second photo")->required();
+  verify->add_option("--threshold", verify_args->threshold, "Same person when distance < threshold")
+      ->capture_default_str();
+  add_common(*verify, verify_args->common, true);
+  commands.push_back({verify, [verify_args] {
+                        return run_verify(verify_args->common, verify_args->first, verify_args->second,
+                                          verify_args->threshold);
+                      }});
+
+  struct EmbedArgs {
+    CommonOptions common;
+    std::vector<std::string> images;
+  };
+  auto embed_args = std::make_shared<EmbedArgs>();
+  auto* embed = app.add_subcommand("embed", "Print one JSON line of face descriptors per image");
+  embed->add_option("images", embed_args->images, "Photos")->required();
+  add_common(*embed, embed_args->common, true);
+  commands.push_back({embed, [embed_args] { return run_embed(embed_args->common, embed_args->images); }});
+
+  struct DetectArgs {
+    CommonOptions common;
+    std::string image;
+    std::optional<std::string> draw;
+  };
+  auto detect_args = std::make_shared<DetectArgs>();
+  auto* detect = app.add_subcommand("detect", "List the faces in a photo");
+  detect->add_option("image", detect_args->image, "Photo")->required();
+  detect->add_option("--draw", detect_args->draw, "Write a copy of the photo with faces and landmarks drawn");
+  add_common(*detect, detect_args->common, false);
+  commands.push_back({detect, [detect_args] {
+                        return run_detect(detect_args->common, detect_args->image, detect_args->draw);
+                      }});
+}
+
+}  // namespace facematch::cli
