@@ -20,7 +20,8 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
 
 // One thread's stage objects. Detectors are created on first use per configuration.
 struct Worker {
-  explicit Worker(std::shared_ptr<const Models> m) : models(std::move(m)), landmarks(models), embedder(models) {}
+  explicit Worker(std::shared_ptr<const Models> m)
+      : models(std::move(m)), landmarks(models), embedder(models) {}
 
   FaceDetector& detector(const DetectorOptions& o) {
     const auto key = std::make_tuple(o.kind, o.min_score, o.max_results, o.tiny_input_size);
@@ -53,9 +54,12 @@ std::size_t choose_face(const std::vector<Face>& faces, FacePolicy policy) {
 
 std::string_view to_string(FacePolicy policy) {
   switch (policy) {
-    case FacePolicy::largest: return "largest";
-    case FacePolicy::best: return "best";
-    case FacePolicy::error: return "error";
+    case FacePolicy::largest:
+      return "largest";
+    case FacePolicy::best:
+      return "best";
+    case FacePolicy::error:
+      return "error";
   }
   return "largest";
 }
@@ -64,7 +68,8 @@ FacePolicy parse_face_policy(std::string_view name) {
   if (name == "largest") return FacePolicy::largest;
   if (name == "best") return FacePolicy::best;
   if (name == "error") return FacePolicy::error;
-  throw Error(ErrorCode::invalid_argument, "unknown face policy '" + std::string(name) + "' (use largest, best or error)");
+  throw Error(ErrorCode::invalid_argument,
+              "unknown face policy '" + std::string(name) + "' (use largest, best or error)");
 }
 
 const Embedding& ImageAnalysis::chosen_embedding() const {
@@ -127,7 +132,8 @@ class Verifier::Pool {
 
 Verifier::Verifier(std::shared_ptr<const Models> models, std::size_t max_workers)
     : models_(std::move(models)),
-      pool_(std::make_unique<Pool>(models_, max_workers ? max_workers : std::max(1u, std::thread::hardware_concurrency()))) {
+      pool_(std::make_unique<Pool>(
+          models_, max_workers ? max_workers : std::max(1u, std::thread::hardware_concurrency()))) {
   if (!models_) throw Error(ErrorCode::model_error, "Verifier needs loaded models");
 }
 
@@ -137,7 +143,8 @@ const std::shared_ptr<const Models>& Verifier::models() const { return models_; 
 
 namespace {
 
-std::vector<Face> find_faces(Worker& w, const cv::Mat& rgb, const PipelineOptions& options, StageTimes& times) {
+std::vector<Face> find_faces(Worker& w, const cv::Mat& rgb, const PipelineOptions& options,
+                             StageTimes& times) {
   auto t = std::chrono::steady_clock::now();
   const auto detections = w.detector(options.detector).detect(rgb);
   times.detect_ms += elapsed_ms(t);
@@ -150,7 +157,8 @@ std::vector<Face> find_faces(Worker& w, const cv::Mat& rgb, const PipelineOption
 }
 
 void check_rgb(const cv::Mat& rgb) {
-  if (rgb.empty() || rgb.type() != CV_8UC3) throw Error(ErrorCode::bad_image, "expected an 8-bit 3-channel image");
+  if (rgb.empty() || rgb.type() != CV_8UC3)
+    throw Error(ErrorCode::bad_image, "expected an 8-bit 3-channel image");
 }
 
 }  // namespace
@@ -162,7 +170,8 @@ std::vector<Face> Verifier::detect(const cv::Mat& rgb, const PipelineOptions& op
   return find_faces(*worker.operator->(), rgb, options, ignored);
 }
 
-ImageAnalysis Verifier::analyze(const cv::Mat& rgb, const PipelineOptions& options, bool embed_all_faces) const {
+ImageAnalysis Verifier::analyze(const cv::Mat& rgb, const PipelineOptions& options,
+                                bool embed_all_faces) const {
   check_rgb(rgb);
   auto worker = pool_->acquire();
   Worker& w = *worker.operator->();
@@ -170,6 +179,13 @@ ImageAnalysis Verifier::analyze(const cv::Mat& rgb, const PipelineOptions& optio
   result.width = rgb.cols;
   result.height = rgb.rows;
   result.faces = find_faces(w, rgb, options, result.times);
+  if (result.faces.empty() && options.whole_image_if_no_face) {
+    const auto t = std::chrono::steady_clock::now();
+    const Detection whole{cv::Rect2d(0, 0, rgb.cols, rgb.rows), 0.f};
+    result.faces.push_back({whole, w.landmarks.detect(rgb, whole)});
+    result.whole_image_face = true;
+    result.times.landmarks_ms += elapsed_ms(t);
+  }
   if (result.faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
   result.chosen = choose_face(result.faces, options.face_policy);
   for (std::size_t i = 0; i < result.faces.size(); ++i) {
@@ -222,8 +238,8 @@ void check_threshold(double threshold) {
     throw Error(ErrorCode::invalid_argument, "threshold must be a positive number");
 }
 
-Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOptions& options, double threshold,
-                     std::chrono::steady_clock::time_point started) {
+Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOptions& options,
+                     double threshold, std::chrono::steady_clock::time_point started) {
   Verification v;
   v.distance = euclidean_distance(first.chosen_embedding(), second.chosen_embedding());
   v.threshold = threshold;
@@ -239,8 +255,8 @@ Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOp
 
 }  // namespace
 
-Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb, const PipelineOptions& options,
-                              double threshold) const {
+Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb,
+                              const PipelineOptions& options, double threshold) const {
   check_threshold(threshold);
   const auto started = std::chrono::steady_clock::now();
   auto a = labelled("first image", [&] { return analyze(first_rgb, options); });

@@ -16,7 +16,8 @@ namespace {
 
 std::filesystem::path faces_dir() {
   const auto dir = fm::testing::shared_dir() / "faces";
-  fm::testing::require_file(dir / "manifest.csv", "the labelled photos live in ../shared/faces (or $FACEMATCH_SHARED/faces)");
+  fm::testing::require_file(dir / "manifest.csv",
+                            "the labelled photos live in ../shared/faces (or $FACEMATCH_SHARED/faces)");
   return dir;
 }
 
@@ -103,8 +104,8 @@ PairResult evaluate_pairs(fm::AlignMode align) {
       std::printf("pair %s %s: %s\n", row[0].c_str(), row[1].c_str(), e.what());
     }
   }
-  std::printf("align=%s: %d/%d correct (%d errors)\n", std::string(fm::to_string(align)).c_str(), r.correct, r.total,
-              r.errors);
+  std::printf("align=%s: %d/%d correct (%d errors)\n", std::string(fm::to_string(align)).c_str(), r.correct,
+              r.total, r.errors);
   return r;
 }
 
@@ -121,4 +122,23 @@ TEST(SharedFaces, VerificationAccuracyFaceApiAlignment) {
   const auto r = evaluate_pairs(fm::AlignMode::faceapi);
   EXPECT_EQ(r.total, 48);
   EXPECT_GE(r.correct, 48);
+}
+
+TEST(SharedFaces, WholeImageFallbackOnlyWhenAskedFor) {
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  fm::PipelineOptions options;
+  const auto path = faces_dir() / "noface_grass.jpg";
+  EXPECT_EQ(error_code([&] { verifier.analyze_file(path, options); }), fm::ErrorCode::no_face);
+
+  options.whole_image_if_no_face = true;
+  const auto analysis = verifier.analyze_file(path, options);
+  ASSERT_TRUE(analysis.whole_image_face);
+  ASSERT_EQ(analysis.faces.size(), 1u);
+  EXPECT_EQ(analysis.faces[0].detection.box, cv::Rect2d(0, 0, analysis.width, analysis.height));
+  EXPECT_EQ(analysis.chosen_embedding().values.size(), 128u);
+
+  // A photo with a face is unaffected by the option.
+  const auto with_face = verifier.analyze_file(faces_dir() / "obama_1.jpg", options);
+  EXPECT_FALSE(with_face.whole_image_face);
+  EXPECT_GT(with_face.faces[0].detection.score, 0.5f);
 }

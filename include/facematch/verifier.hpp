@@ -5,11 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "facematch/align.hpp"
 #include "facematch/compare.hpp"
@@ -36,6 +35,9 @@ struct PipelineOptions {
   AlignMode align = kDefaultAlignMode;
   FacePolicy face_policy = FacePolicy::largest;
   DecodeLimits limits;
+  // For inputs that are already tight face crops (the original cloud function's 224x224 arrays): when
+  // the detector finds nothing, treat the whole image as the face box instead of failing with no_face.
+  bool whole_image_if_no_face = false;
 };
 
 struct StageTimes {
@@ -44,8 +46,10 @@ struct StageTimes {
 
 struct ImageAnalysis {
   int width = 0, height = 0;
-  std::vector<Face> faces;     // every face found, in detector order (highest score first)
-  std::size_t chosen = 0;      // index into faces of the face the policy picked
+  std::vector<Face> faces;  // every face found, in detector order (highest score first)
+  std::size_t chosen = 0;   // index into faces of the face the policy picked
+  bool whole_image_face =
+      false;  // no face was detected and the whole image was used (whole_image_if_no_face)
   std::vector<Embedding> embeddings;  // embeddings[i] for faces[i] when all faces were embedded,
                                       // else one entry for faces[chosen]
   StageTimes times;
@@ -72,7 +76,8 @@ class Verifier {
   // Faces with landmarks, no embedding. `rgb` is CV_8UC3 RGB.
   std::vector<Face> detect(const cv::Mat& rgb, const PipelineOptions& options) const;
   // Full analysis of one image; throws Error{no_face} when nothing is found.
-  ImageAnalysis analyze(const cv::Mat& rgb, const PipelineOptions& options, bool embed_all_faces = false) const;
+  ImageAnalysis analyze(const cv::Mat& rgb, const PipelineOptions& options,
+                        bool embed_all_faces = false) const;
   ImageAnalysis analyze_encoded(std::span<const std::uint8_t> bytes, const PipelineOptions& options,
                                 bool embed_all_faces = false) const;
   ImageAnalysis analyze_file(const std::filesystem::path& path, const PipelineOptions& options,

@@ -12,27 +12,35 @@ nlohmann::json face_json(const Face& face) {
 }
 
 nlohmann::json times_json(const StageTimes& t) {
-  return {{"decode", t.decode_ms}, {"detect", t.detect_ms}, {"landmarks", t.landmarks_ms}, {"align", t.align_ms},
+  return {{"decode", t.decode_ms},
+          {"detect", t.detect_ms},
+          {"landmarks", t.landmarks_ms},
+          {"align", t.align_ms},
           {"embed", t.embed_ms}};
 }
 
 nlohmann::json analysis_json(const ImageAnalysis& a) {
   nlohmann::json faces = nlohmann::json::array();
   for (const auto& f : a.faces) faces.push_back(face_json(f));
-  return {{"width", a.width}, {"height", a.height}, {"faces", std::move(faces)}, {"chosen_face", a.chosen}};
+  nlohmann::json j = {
+      {"width", a.width}, {"height", a.height}, {"faces", std::move(faces)}, {"chosen_face", a.chosen}};
+  if (a.whole_image_face) j["whole_image_face"] = true;
+  return j;
 }
 
 nlohmann::json verification_json(const Verification& v) {
-  return {{"verified", v.verified},
-          {"match", v.verified ? "Yes" : "No"},
-          {"distance", v.distance},
-          {"threshold", v.threshold},
-          {"model", v.model},
-          {"detector", to_string(v.detector)},
-          {"align", to_string(v.align)},
-          {"img1", analysis_json(v.first)},
-          {"img2", analysis_json(v.second)},
-          {"time_ms", {{"img1", times_json(v.first.times)}, {"img2", times_json(v.second.times)}, {"total", v.total_ms}}}};
+  return {
+      {"verified", v.verified},
+      {"match", v.verified ? "Yes" : "No"},
+      {"distance", v.distance},
+      {"threshold", v.threshold},
+      {"model", v.model},
+      {"detector", to_string(v.detector)},
+      {"align", to_string(v.align)},
+      {"img1", analysis_json(v.first)},
+      {"img2", analysis_json(v.second)},
+      {"time_ms",
+       {{"img1", times_json(v.first.times)}, {"img2", times_json(v.second.times)}, {"total", v.total_ms}}}};
 }
 
 }  // namespace facematch::report
