@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libdnnl-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libcpp-httplib-dev libsimdjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium  # the web page test drives it (tests/web; playwright-core comes from tests/web/package-lock.json)
 )
 
 # One dpkg-query for all packages keeps a second run fast; unknown packages simply don't appear.

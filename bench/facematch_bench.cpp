@@ -1,14 +1,21 @@
 // Median timings of each stage and net, printed as one JSON object for bench/run.sh to tabulate next to
 // the face-api reference measured in the same run. Not a test: nothing here passes or fails.
+//
+//   facematch_bench MODELS_DIR IMAGE [PAIR_A PAIR_B] [N]
+// IMAGE is timed stage by stage (sample1.jpg: 3 faces); PAIR_A and PAIR_B are scaled to fit 640x480,
+// JPEG-encoded in memory and verified (issue 7's "two one-face ~640x480 photos"). Every figure is given
+// for fp32 (exact) and for auto (what this CPU runs by default). Threads: OMP_NUM_THREADS.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "engine/executor.hpp"
 #include "facematch/embed.hpp"
 #include "facematch/landmarks.hpp"
 #include "facematch/verifier.hpp"
@@ -32,20 +39,36 @@ double median_ms(int n, F&& f) {
   return times[times.size() / 2];
 }
 
+std::vector<std::uint8_t> jpeg_640x480(const std::string& path) {
+  cv::Mat image = read_image(path);
+  const double scale = std::min({640.0 / image.cols, 480.0 / image.rows, 1.0});
+  cv::resize(image, image, {}, scale, scale, cv::INTER_AREA);
+  cv::cvtColor(image, image, cv::COLOR_RGB2BGR);
+  std::vector<std::uint8_t> bytes;
+  cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, 90});
+  return bytes;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: facematch_bench MODELS_DIR IMAGE [SECOND_IMAGE] [N]\n";
+    std::cerr << "usage: facematch_bench MODELS_DIR IMAGE [PAIR_A PAIR_B] [N]\n";
     return 2;
   }
   const std::string models_dir = argv[1], image = argv[2];
-  const std::string second = argc > 3 ? argv[3] : image;
-  const int n = argc > 4 ? std::stoi(argv[4]) : 20;
+  const std::string pair_a = argc > 4 ? argv[3] : image, pair_b = argc > 4 ? argv[4] : image;
+  const int n = argc > 5 ? std::stoi(argv[5]) : argc == 4 ? std::stoi(argv[3]) : 20;
   const auto models = Models::load(models_dir);
   Verifier verifier(models, 1);
   const cv::Mat rgb = read_image(image);
-  nlohmann::json out = {{"image", image}, {"width", rgb.cols}, {"height", rgb.rows}, {"n", n}};
+  nlohmann::json out = {{"image", image},
+                        {"width", rgb.cols},
+                        {"height", rgb.rows},
+                        {"n", n},
+                        {"isa", engine::cpu_isa_name()},
+                        {"threads_per_call", verifier.threads_per_call()},
+                        {"auto_runs", std::string(to_string(resolve_precision(Precision::automatic)))}};
 
   out["decode_ms"] = median_ms(n, [&] { (void)read_image(image); });
   for (const auto kind : {DetectorKind::ssd, DetectorKind::tiny}) {
@@ -56,28 +79,49 @@ int main(int argc, char** argv) {
     out["detect_ms"][name] = median_ms(n, [&] { (void)detector->detect(rgb); });
     out["faces"][name] = detector->detect(rgb).size();
   }
-
-  PipelineOptions options;
-  const auto faces = verifier.detect(rgb, options);
-  LandmarkDetector landmarks(models);
-  FaceEmbedder embedder(models);
-  if (!faces.empty()) {
-    out["landmarks_ms_per_face"] = median_ms(n, [&] { (void)landmarks.detect(rgb, faces[0].detection); });
-    for (const auto mode : {AlignMode::faceapi, AlignMode::similarity})
-      out["align_ms_per_face"][std::string(to_string(mode))] =
-          median_ms(n, [&] { (void)extract_chip(rgb, faces[0], mode); });
-    const cv::Mat chip = extract_chip(rgb, faces[0], options.align);
-    out["embed_ms_per_face"] = median_ms(n, [&] { (void)embedder.embed(chip); });
-  }
-  // Each net alone on a fixed input, as the reference's "net alone" figures.
-  const std::vector<float> in150(150 * 150 * 3, 128.f), in112(112 * 112 * 3, 128.f), in512(512 * 512 * 3, 128.f);
-  out["recognition_net_ms"] = median_ms(n, [&] { (void)embedder.run_net(in150); });
-  out["landmark_net_ms"] = median_ms(n, [&] { (void)landmarks.run_net(in112); });
   SsdFaceDetector ssd(models);
+  const std::vector<float> in150(150 * 150 * 3, 128.f), in112(112 * 112 * 3, 128.f),
+      in512(512 * 512 * 3, 128.f);
   out["ssd_net_ms"] = median_ms(n, [&] { (void)ssd.run_net(in512); });
 
-  out["pipeline_ms"] = median_ms(n, [&] { (void)verifier.analyze(rgb, options, /*embed_all_faces=*/true); });
-  out["verify_files_ms"] = median_ms(n, [&] { (void)verifier.verify_files(image, second, options); });
+  const auto pa = jpeg_640x480(pair_a), pb = jpeg_640x480(pair_b);
+  out["pair"] = {pair_a, pair_b};
+  for (const auto precision : {Precision::fp32, Precision::automatic}) {
+    PipelineOptions options;
+    options.precision = precision;
+    auto& o = out[std::string(to_string(precision))];
+    const auto handle = models->with_precision(precision);
+    const auto faces = verifier.detect(rgb, options);
+    LandmarkDetector landmarks(handle);
+    FaceEmbedder embedder(handle);
+    if (!faces.empty()) {
+      o["landmarks_ms_per_face"] = median_ms(n, [&] { (void)landmarks.detect(rgb, faces[0].detection); });
+      std::vector<FaceInImage> all;
+      std::vector<cv::Mat> chips;
+      for (const auto& f : faces) {
+        all.push_back({&rgb, f.detection});
+        chips.push_back(extract_chip(rgb, f, options.align));
+      }
+      o["landmarks_batch_ms_per_face"] = median_ms(n, [&] { (void)landmarks.detect(all); }) / all.size();
+      for (const auto mode : {AlignMode::faceapi, AlignMode::similarity})
+        o["align_ms_per_face"][std::string(to_string(mode))] =
+            median_ms(n, [&] { (void)extract_chip(rgb, faces[0], mode); });
+      o["embed_ms_per_face"] = median_ms(n, [&] { (void)embedder.embed(chips[0]); });
+      o["embed_batch_ms_per_face"] = median_ms(n, [&] { (void)embedder.embed(chips); }) / chips.size();
+      o["embed_flip_ms_per_face"] = median_ms(n, [&] { (void)embedder.embed(chips[0], true); });
+    }
+    // Each net alone on a fixed input, as the reference's "net alone" figures.
+    o["recognition_net_ms"] = median_ms(n, [&] { (void)embedder.run_net(in150); });
+    o["landmark_net_ms"] = median_ms(n, [&] { (void)landmarks.run_net(in112); });
+    o["pipeline_ms"] = median_ms(n, [&] { (void)verifier.analyze(rgb, options, /*embed_all_faces=*/true); });
+    o["verify_files_ms"] = median_ms(n, [&] { (void)verifier.verify_files(image, image, options); });
+    o["verify_640x480_ms"] = median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); });
+    const auto v = verifier.verify_encoded(pa, pb, options);
+    o["verify_640x480_stages"] = {{"decode", v.first.times.decode_ms + v.second.times.decode_ms},
+                                  {"detect", v.first.times.detect_ms + v.second.times.detect_ms},
+                                  {"landmarks", v.first.times.landmarks_ms + v.second.times.landmarks_ms},
+                                  {"embed", v.first.times.embed_ms + v.second.times.embed_ms}};
+  }
   std::cout << out.dump() << '\n';
   return 0;
 }

@@ -1,41 +1,62 @@
 #!/usr/bin/env bash
-# Median ms per stage for facematch and, in the same run on the same images, the face-api reference
-# (tfjs wasm, 1 thread), with ratios. Usage: bench/run.sh [IMAGE] [SECOND_IMAGE] [N]
-# Defaults: the model package's sample1.jpg (1920x1280, 3 faces) and N=20. OMP_NUM_THREADS (default 1)
-# sets facematch's threads.
+# Median ms per stage for facematch (fp32 and auto precision) and, in the same run on the same image,
+# the face-api reference (tfjs wasm, 1 thread), with ratios and issue 7's targets; then each net alone
+# with GFLOP/s against this machine's measured peak (bench/net_bench.cpp).
+# Usage: bench/run.sh [IMAGE] [PAIR_A PAIR_B] [N]
+# Defaults: the model package's sample1.jpg (1920x1280, 3 faces), the pair hugh_laurie_1.jpg and
+# obama_1.jpg from ../shared/faces (scaled to fit 640x480 in memory), N=20. OMP_NUM_THREADS (default:
+# all cores) sets facematch's thread budget; the nets-alone table runs on 1 thread.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 image=${1:-$root/models/demo/sample1.jpg}
-second=${2:-$image}
-n=${3:-20}
+pair_a=${2:-$root/../shared/faces/hugh_laurie_1.jpg}
+pair_b=${3:-$root/../shared/faces/obama_1.jpg}
+n=${4:-20}
 image=$(realpath "$image")
-second=$(realpath "$second")
-build=$root/build/release
+build=${FACEMATCH_BUILD:-$root/build/release}
 ref=$root/build/reference
-[ -x "$build/bench/facematch_bench" ] || cmake --build --preset release --target facematch_bench
+[ -x "$build/bench/facematch_bench" ] || cmake --build "$build" --target facematch_bench facematch_net_bench
 [ -d "$ref/node_modules" ] || "$root/tools/golden/install-reference.sh" "$ref"
 
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-ours=$("$build/bench/facematch_bench" "$root/models" "$image" "$second" "$n")
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
+ours=$("$build/bench/facematch_bench" "$root/models" "$image" "$(realpath "$pair_a")" "$(realpath "$pair_b")" "$n")
+nets=$(OMP_NUM_THREADS=1 "$build/bench/facematch_net_bench" "$root/models" "$n" 1)
 theirs=$(cd "$ref" && node bench.mjs --image "$image" --n 10 --backends wasm --json 2>/dev/null | tail -n 1)
-node - "$ours" "$theirs" <<'JS'
-const [ours, theirs] = process.argv.slice(2).map(JSON.parse);
-const row = (name, a, b) => {
-  const ratio = (a && b) ? (b / a).toFixed(1) + 'x' : '';
-  console.log(`${name.padEnd(42)} ${a != null ? a.toFixed(2).padStart(9) : '        -'} ${b != null ? b.toFixed(2).padStart(11) : '          -'}  ${ratio}`);
+node - "$ours" "$theirs" "$nets" <<'JS'
+const [ours, theirs, nets] = process.argv.slice(2).map(JSON.parse);
+const f = (x, w) => (x != null ? x.toFixed(2) : '-').padStart(w);
+const row = (name, a, b, ref, target) => {
+  const ratio = (b && ref) ? (ref / b).toFixed(1) + 'x' : '';
+  console.log(`${name.padEnd(40)} ${f(a, 8)} ${f(b, 8)} ${f(ref, 9)} ${ratio.padStart(7)}  ${target || ''}`);
 };
-console.log(`image ${ours.image} ${ours.width}x${ours.height}; faces ssd=${ours.faces.ssd} tiny=${ours.faces.tiny}; face-api found ${theirs.faces}; OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS}`);
-console.log(`${'median ms'.padEnd(42)} ${'facematch'.padStart(9)} ${'face-api'.padStart(11)}  speed-up`);
-row('decode', ours.decode_ms, null);
-row('detect (SSD 512, incl. resize + NMS)', ours.detect_ms.ssd, theirs.stage_ms.detect.median);
-row('detect (tiny 416)', ours.detect_ms.tiny, null);
-row('landmarks, per face', ours.landmarks_ms_per_face, theirs.stage_ms.landmarks.median / theirs.faces);
-row('align faceapi, per face', ours.align_ms_per_face.faceapi, null);
-row('align similarity, per face', ours.align_ms_per_face.similarity, null);
-row('embed, per face', ours.embed_ms_per_face, theirs.stage_ms.descriptor.median / theirs.faces);
-row('recognition net alone', ours.recognition_net_ms, theirs.recognition_net_ms.median);
-row('landmark net alone', ours.landmark_net_ms, theirs.landmark_net_ms.median);
-row('SSD net alone (reference incl. decode+NMS)', ours.ssd_net_ms, theirs.detector_net_ms.median);
-row('full pipeline, all faces (no decode)', ours.pipeline_ms, theirs.stage_ms.total.median);
-row('verify two files (incl. decode)', ours.verify_files_ms, null);
+const fp = ours.fp32, au = ours.auto, tf = theirs.faces;
+console.log(`image ${ours.image} ${ours.width}x${ours.height}; faces ssd=${ours.faces.ssd} tiny=${ours.faces.tiny}; face-api found ${tf}`);
+console.log(`ISA ${ours.isa}; auto = ${ours.auto_runs}; OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS} -> ${ours.threads_per_call} threads per call; medians of ${ours.n}`);
+console.log(`${'median ms'.padEnd(40)} ${'fp32'.padStart(8)} ${'auto'.padStart(8)} ${'face-api'.padStart(9)} speedup  target`);
+row('decode', ours.decode_ms, ours.decode_ms, null);
+row('detect (SSD 512, fp32 always)', ours.detect_ms.ssd, ours.detect_ms.ssd, theirs.stage_ms.detect.median);
+row('detect (tiny 416)', ours.detect_ms.tiny, ours.detect_ms.tiny, null);
+row('landmarks, per face', fp.landmarks_ms_per_face, au.landmarks_ms_per_face, theirs.stage_ms.landmarks.median / tf);
+row('landmarks, per face in one batch', fp.landmarks_batch_ms_per_face, au.landmarks_batch_ms_per_face, null);
+row('align similarity, per face', fp.align_ms_per_face.similarity, au.align_ms_per_face.similarity, null);
+row('embed, per face', fp.embed_ms_per_face, au.embed_ms_per_face, theirs.stage_ms.descriptor.median / tf);
+row('embed, per face in one batch', fp.embed_batch_ms_per_face, au.embed_batch_ms_per_face, null);
+row('embed with flip averaging, per face', fp.embed_flip_ms_per_face, au.embed_flip_ms_per_face, null);
+row('recognition net alone', fp.recognition_net_ms, au.recognition_net_ms, theirs.recognition_net_ms.median, '<= 1.2');
+row('landmark net alone', fp.landmark_net_ms, au.landmark_net_ms, theirs.landmark_net_ms.median);
+row('SSD net alone (reference incl. NMS)', ours.ssd_net_ms, ours.ssd_net_ms, theirs.detector_net_ms.median);
+row('full pipeline, all faces (no decode)', fp.pipeline_ms, au.pipeline_ms, theirs.stage_ms.total.median, '>= 30x');
+row('verify sample1 twice (incl. decode)', fp.verify_files_ms, au.verify_files_ms, null);
+row('verify two ~640x480 JPEGs (incl. decode)', fp.verify_640x480_ms, au.verify_640x480_ms, null, '<= 15');
+console.log(`  640x480 pair stages (auto, ms, both images): ${JSON.stringify(au.verify_640x480_stages, (k, v) => typeof v === 'number' ? +v.toFixed(2) : v)}`);
+console.log(`\nEach net alone, 1 thread (ms = median CPU time of the thread, immune to other processes' load)`);
+const peak = nets.peak_gflops;
+console.log(`peak: 1024^3 matmul fp32 ${peak.matmul_f32.toFixed(0)} GFLOP/s, bf16 ${peak.matmul_bf16.toFixed(0)} GFLOP/s (ISA ${nets.isa})`);
+console.log(`${'net'.padEnd(12)} ${'prec'.padEnd(5)} ${'batch'.padStart(5)} ${'ms/item'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'% peak'.padStart(7)}`);
+for (const [net, byType] of Object.entries(nets.nets))
+  for (const [type, byBatch] of Object.entries(byType))
+    for (const [batch, r] of Object.entries(byBatch)) {
+      const p = type === 'fp32' ? peak.matmul_f32 : peak.matmul_bf16;
+      console.log(`${net.padEnd(12)} ${type.padEnd(5)} ${batch.padStart(5)} ${r.ms_per_item.toFixed(2).padStart(8)} ${r.gflops.toFixed(0).padStart(8)} ${(100 * r.gflops / p).toFixed(0).padStart(6)}%`);
+    }
 JS

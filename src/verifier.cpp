@@ -3,10 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "engine/executor.hpp"
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "facematch/landmarks.hpp"
@@ -18,14 +21,13 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
 
-// One thread's stage objects. Detectors are created on first use per configuration.
-struct Worker {
-  explicit Worker(std::shared_ptr<const Models> m)
+// One thread's stage objects for one precision. Detectors are created on first use per configuration.
+struct Stages {
+  explicit Stages(std::shared_ptr<const Models> m)
       : models(std::move(m)), landmarks(models), embedder(models) {}
 
   FaceDetector& detector(const DetectorOptions& o) {
-    const auto key = std::make_tuple(o.kind, o.min_score, o.max_results, o.tiny_input_size);
-    auto& slot = detectors[key];
+    auto& slot = detectors[o];
     if (!slot) slot = make_detector(models, o);
     return *slot;
   }
@@ -33,7 +35,101 @@ struct Worker {
   std::shared_ptr<const Models> models;
   LandmarkDetector landmarks;
   FaceEmbedder embedder;
-  std::map<std::tuple<DetectorKind, float, int, int>, std::unique_ptr<FaceDetector>> detectors;
+  std::map<DetectorOptions, std::unique_ptr<FaceDetector>> detectors;
+};
+
+// The stage objects of one thread, per precision, made on first use.
+class Lane {
+ public:
+  explicit Lane(std::shared_ptr<const Models> models) : models_(std::move(models)) {}
+
+  Stages& stages(Precision resolved) {
+    auto& slot = by_precision_[resolved];
+    if (!slot) slot = std::make_unique<Stages>(models_->with_precision(resolved));
+    return *slot;
+  }
+
+ private:
+  std::shared_ptr<const Models> models_;
+  std::map<Precision, std::unique_ptr<Stages>> by_precision_;
+};
+
+// A worker's second thread, for the second image of a verify. It lives as long as the worker so that
+// its OpenMP team and its lane's buffers are made once, not per call.
+class HelperThread {
+ public:
+  explicit HelperThread(std::shared_ptr<const Models> models)
+      : lane_(std::move(models)), thread_([this] { loop(); }) {}
+  ~HelperThread() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  HelperThread(const HelperThread&) = delete;
+  HelperThread& operator=(const HelperThread&) = delete;
+
+  // Runs task(lane) on the helper thread; the future rethrows what the task threw. One task at a time.
+  std::future<void> run(std::function<void(Lane&)> task) {
+    std::packaged_task<void()> job([this, task = std::move(task)] { task(lane_); });
+    auto future = job.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      job_ = std::move(job);
+    }
+    wake_.notify_one();
+    return future;
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::packaged_task<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || job_.valid(); });
+        if (!job_.valid()) return;
+        job = std::move(job_);
+      }
+      job();
+    }
+  }
+
+  Lane lane_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::packaged_task<void()> job_;
+  bool stop_ = false;
+  std::thread thread_;  // last: it starts running loop() as soon as it is constructed
+};
+
+struct Worker {
+  explicit Worker(std::shared_ptr<const Models> m) : models(m), main(std::move(m)) {}
+
+  HelperThread& helper() {
+    if (!helper_thread) helper_thread = std::make_unique<HelperThread>(models);
+    return *helper_thread;
+  }
+
+  std::shared_ptr<const Models> models;
+  Lane main;
+  std::unique_ptr<HelperThread> helper_thread;
+};
+
+// Sets oneDNN's thread count for the calling thread and restores the caller's on the way out.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int threads) : saved_(engine::threads_for_this_thread()) {
+    engine::set_threads_for_this_thread(threads);
+  }
+  ~ThreadCount() { engine::set_threads_for_this_thread(saved_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
 };
 
 std::size_t choose_face(const std::vector<Face>& faces, FacePolicy policy) {
@@ -131,105 +227,149 @@ class Verifier::Pool {
 };
 
 Verifier::Verifier(std::shared_ptr<const Models> models, std::size_t max_workers)
-    : models_(std::move(models)),
-      pool_(std::make_unique<Pool>(
-          models_, max_workers ? max_workers : std::max(1u, std::thread::hardware_concurrency()))) {
+    : models_(std::move(models)) {
   if (!models_) throw Error(ErrorCode::model_error, "Verifier needs loaded models");
+  const int budget = std::max(1, std::min(engine::available_cores(), engine::threads_for_this_thread()));
+  if (max_workers == 0) max_workers = static_cast<std::size_t>(budget);
+  threads_per_call_ = std::max(1, budget / static_cast<int>(std::min<std::size_t>(max_workers, 1 << 20)));
+  pool_ = std::make_unique<Pool>(models_, max_workers);
 }
 
 Verifier::~Verifier() = default;
 
 const std::shared_ptr<const Models>& Verifier::models() const { return models_; }
 
-namespace {
-
-std::vector<Face> find_faces(Worker& w, const cv::Mat& rgb, const PipelineOptions& options,
-                             StageTimes& times) {
-  auto t = std::chrono::steady_clock::now();
-  const auto detections = w.detector(options.detector).detect(rgb);
-  times.detect_ms += elapsed_ms(t);
-  t = std::chrono::steady_clock::now();
-  std::vector<Face> faces;
-  faces.reserve(detections.size());
-  for (const auto& d : detections) faces.push_back({d, w.landmarks.detect(rgb, d)});
-  times.landmarks_ms += elapsed_ms(t);
-  return faces;
-}
-
-void check_rgb(const cv::Mat& rgb) {
-  if (rgb.empty() || rgb.type() != CV_8UC3)
-    throw Error(ErrorCode::bad_image, "expected an 8-bit 3-channel image");
-}
-
-}  // namespace
-
-std::vector<Face> Verifier::detect(const cv::Mat& rgb, const PipelineOptions& options) const {
-  check_rgb(rgb);
-  auto worker = pool_->acquire();
-  StageTimes ignored;
-  return find_faces(*worker.operator->(), rgb, options, ignored);
-}
-
-ImageAnalysis Verifier::analyze(const cv::Mat& rgb, const PipelineOptions& options,
-                                bool embed_all_faces) const {
-  check_rgb(rgb);
-  auto worker = pool_->acquire();
-  Worker& w = *worker.operator->();
-  ImageAnalysis result;
-  result.width = rgb.cols;
-  result.height = rgb.rows;
-  result.faces = find_faces(w, rgb, options, result.times);
-  if (result.faces.empty() && options.whole_image_if_no_face) {
-    const auto t = std::chrono::steady_clock::now();
-    const Detection whole{cv::Rect2d(0, 0, rgb.cols, rgb.rows), 0.f};
-    result.faces.push_back({whole, w.landmarks.detect(rgb, whole)});
-    result.whole_image_face = true;
-    result.times.landmarks_ms += elapsed_ms(t);
-  }
-  if (result.faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
-  result.chosen = choose_face(result.faces, options.face_policy);
-  for (std::size_t i = 0; i < result.faces.size(); ++i) {
-    if (!embed_all_faces && i != result.chosen) continue;
-    auto t = std::chrono::steady_clock::now();
-    const cv::Mat chip = extract_chip(rgb, result.faces[i], options.align);
-    result.times.align_ms += elapsed_ms(t);
-    t = std::chrono::steady_clock::now();
-    result.embeddings.push_back(w.embedder.embed(chip));
-    result.times.embed_ms += elapsed_ms(t);
-  }
-  return result;
-}
-
-ImageAnalysis Verifier::analyze_encoded(std::span<const std::uint8_t> bytes, const PipelineOptions& options,
-                                        bool embed_all_faces) const {
-  const auto t = std::chrono::steady_clock::now();
-  const cv::Mat rgb = decode_image(bytes, options.limits);
-  const double decode_ms = elapsed_ms(t);
-  auto result = analyze(rgb, options, embed_all_faces);
-  result.times.decode_ms = decode_ms;
-  return result;
-}
-
-ImageAnalysis Verifier::analyze_file(const std::filesystem::path& path, const PipelineOptions& options,
-                                     bool embed_all_faces) const {
-  const auto t = std::chrono::steady_clock::now();
-  const cv::Mat rgb = read_image(path, options.limits);
-  const double decode_ms = elapsed_ms(t);
-  auto result = analyze(rgb, options, embed_all_faces);
-  result.times.decode_ms = decode_ms;
-  return result;
-}
+int Verifier::threads_per_call() const { return threads_per_call_; }
 
 namespace {
 
-// Prefixes errors with which image they concern, so "no face found" says where.
+// Errors about one image of two say which ("first image: no face found in the image").
 template <typename F>
-ImageAnalysis labelled(const char* which, F&& analyze_one) {
+auto with_label(const std::string& label, F&& f) {
+  if (label.empty()) return f();
   try {
-    return analyze_one();
+    return f();
   } catch (const Error& e) {
-    throw Error(e.code(), std::string(which) + ": " + e.what());
+    throw Error(e.code(), label + ": " + e.what());
   }
+}
+
+// One image on its way through the pipeline: exactly one of rgb, bytes and path is the source.
+struct ImageJob {
+  std::string label;
+  const cv::Mat* rgb = nullptr;
+  std::span<const std::uint8_t> bytes;
+  const std::filesystem::path* path = nullptr;
+
+  cv::Mat image;  // the decoded image, or a header sharing the caller's
+  std::vector<Detection> detections;
+  ImageAnalysis result;
+};
+
+void decode_and_detect(Stages& stages, ImageJob& job, const PipelineOptions& options) {
+  with_label(job.label, [&] {
+    if (job.rgb) {
+      if (job.rgb->empty() || job.rgb->type() != CV_8UC3)
+        throw Error(ErrorCode::bad_image, "expected an 8-bit 3-channel image");
+      job.image = *job.rgb;
+    } else {
+      const auto t = std::chrono::steady_clock::now();
+      job.image = job.path ? read_image(*job.path, options.limits) : decode_image(job.bytes, options.limits);
+      job.result.times.decode_ms = elapsed_ms(t);
+    }
+    job.result.width = job.image.cols;
+    job.result.height = job.image.rows;
+    const auto t = std::chrono::steady_clock::now();
+    job.detections = stages.detector(options.detector).detect(job.image);
+    job.result.times.detect_ms = elapsed_ms(t);
+  });
+}
+
+// Landmarks for every face of every job, as one batch; the time is shared out by face count.
+void locate_landmarks(Stages& stages, std::span<ImageJob* const> jobs, const PipelineOptions& options,
+                      bool allow_whole_image) {
+  std::vector<FaceInImage> requests;
+  for (ImageJob* job : jobs) {
+    if (job->detections.empty() && allow_whole_image && options.whole_image_if_no_face) {
+      job->detections.push_back({cv::Rect2d(0, 0, job->image.cols, job->image.rows), 0.f});
+      job->result.whole_image_face = true;
+    }
+    for (const auto& d : job->detections) requests.push_back({&job->image, d});
+  }
+  if (requests.empty()) return;
+  const auto t = std::chrono::steady_clock::now();
+  const auto landmarks = stages.landmarks.detect(requests);
+  const double ms = elapsed_ms(t);
+  std::size_t next = 0;
+  for (ImageJob* job : jobs) {
+    for (const auto& d : job->detections) job->result.faces.push_back({d, landmarks[next++]});
+    job->result.times.landmarks_ms = ms * static_cast<double>(job->detections.size()) / requests.size();
+  }
+}
+
+// Chooses each job's face, aligns the chips and embeds them all as one batch.
+void embed_faces(Stages& stages, std::span<ImageJob* const> jobs, const PipelineOptions& options,
+                 bool embed_all_faces) {
+  std::vector<cv::Mat> chips;
+  std::vector<std::size_t> chips_per_job;
+  for (ImageJob* job : jobs) {
+    auto& r = job->result;
+    with_label(job->label, [&] {
+      if (r.faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
+      r.chosen = choose_face(r.faces, options.face_policy);
+    });
+    const auto t = std::chrono::steady_clock::now();
+    const std::size_t before = chips.size();
+    for (std::size_t i = 0; i < r.faces.size(); ++i)
+      if (embed_all_faces || i == r.chosen)
+        chips.push_back(extract_chip(job->image, r.faces[i], options.align));
+    chips_per_job.push_back(chips.size() - before);
+    r.times.align_ms = elapsed_ms(t);
+  }
+  const auto t = std::chrono::steady_clock::now();
+  auto embeddings = stages.embedder.embed(chips, options.flip_average);
+  const double ms = elapsed_ms(t);
+  std::size_t next = 0;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    auto& r = jobs[j]->result;
+    for (std::size_t k = 0; k < chips_per_job[j]; ++k) r.embeddings.push_back(std::move(embeddings[next++]));
+    r.times.embed_ms = ms * static_cast<double>(chips_per_job[j]) / static_cast<double>(chips.size());
+  }
+}
+
+// Decode and detect every job: the two images of a verify at the same time when there are threads for
+// both, the second on the worker's helper thread.
+void detect_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOptions& options,
+                 Precision precision, int threads) {
+  if (jobs.size() != 2 || threads < 2) {
+    for (ImageJob* job : jobs) decode_and_detect(worker.main.stages(precision), *job, options);
+    return;
+  }
+  const int helper_threads = threads / 2;
+  auto helper_done = worker.helper().run([&, helper_threads](Lane& lane) {
+    ThreadCount count(helper_threads);
+    decode_and_detect(lane.stages(precision), *jobs[1], options);
+  });
+  std::exception_ptr first_error;
+  try {
+    ThreadCount count(threads - helper_threads);
+    decode_and_detect(worker.main.stages(precision), *jobs[0], options);
+  } catch (...) {
+    first_error = std::current_exception();
+  }
+  helper_done.wait();  // the task refers to jobs and options: never leave before it ends
+  if (first_error) std::rethrow_exception(first_error);
+  helper_done.get();
+}
+
+void run_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOptions& options,
+              bool embed_all_faces, int threads) {
+  const Precision precision = resolve_precision(options.precision);
+  detect_jobs(worker, jobs, options, precision, threads);
+  Stages& stages = worker.main.stages(precision);
+  locate_landmarks(stages, jobs, options, /*allow_whole_image=*/true);
+  embed_faces(stages, jobs, options, embed_all_faces);
+  for (ImageJob* job : jobs) job->result.precision = precision;
 }
 
 // Checked before any image is analysed, so a bad option costs nothing.
@@ -238,39 +378,114 @@ void check_threshold(double threshold) {
     throw Error(ErrorCode::invalid_argument, "threshold must be a positive number");
 }
 
-Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOptions& options,
-                     double threshold, std::chrono::steady_clock::time_point started) {
-  Verification v;
-  v.distance = euclidean_distance(first.chosen_embedding(), second.chosen_embedding());
-  v.threshold = threshold;
-  v.verified = is_match(v.distance, threshold);
-  v.model = first.chosen_embedding().model;
-  v.detector = options.detector.kind;
-  v.align = options.align;
-  v.first = std::move(first);
-  v.second = std::move(second);
-  v.total_ms = elapsed_ms(started);
-  return v;
+// Everything a call does once it holds a worker, with its thread count set.
+template <typename F>
+auto with_worker(Verifier::Pool& pool, int threads, F&& f) {
+  auto lease = pool.acquire();
+  ThreadCount count(threads);
+  return f(*lease.operator->());
 }
 
 }  // namespace
 
-Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb,
-                              const PipelineOptions& options, double threshold) const {
+std::vector<Face> Verifier::detect(const cv::Mat& rgb, const PipelineOptions& options) const {
+  return with_worker(*pool_, threads_per_call_, [&](Worker& worker) {
+    ImageJob job;
+    job.rgb = &rgb;
+    ImageJob* const jobs[] = {&job};
+    const Precision precision = resolve_precision(options.precision);
+    detect_jobs(worker, jobs, options, precision, threads_per_call_);
+    locate_landmarks(worker.main.stages(precision), jobs, options, /*allow_whole_image=*/false);
+    return std::move(job.result.faces);
+  });
+}
+
+namespace {
+
+ImageAnalysis analyze_job(Verifier::Pool& pool, int threads, ImageJob job, const PipelineOptions& options,
+                          bool embed_all_faces) {
+  return with_worker(pool, threads, [&](Worker& worker) {
+    ImageJob* const jobs[] = {&job};
+    run_jobs(worker, jobs, options, embed_all_faces, threads);
+    return std::move(job.result);
+  });
+}
+
+Verification verify_jobs(Verifier::Pool& pool, int threads, ImageJob first, ImageJob second,
+                         const PipelineOptions& options, double threshold) {
   check_threshold(threshold);
   const auto started = std::chrono::steady_clock::now();
-  auto a = labelled("first image", [&] { return analyze(first_rgb, options); });
-  auto b = labelled("second image", [&] { return analyze(second_rgb, options); });
-  return compare(std::move(a), std::move(b), options, threshold, started);
+  with_worker(pool, threads, [&](Worker& worker) {
+    ImageJob* const jobs[] = {&first, &second};
+    run_jobs(worker, jobs, options, /*embed_all_faces=*/false, threads);
+    return 0;
+  });
+  Verification v;
+  v.distance = euclidean_distance(first.result.chosen_embedding(), second.result.chosen_embedding());
+  v.threshold = threshold;
+  v.verified = is_match(v.distance, threshold);
+  v.model = first.result.chosen_embedding().model;
+  v.detector = options.detector.kind;
+  v.align = options.align;
+  v.precision = first.result.precision;
+  v.first = std::move(first.result);
+  v.second = std::move(second.result);
+  v.total_ms = elapsed_ms(started);
+  return v;
+}
+
+ImageJob labelled_job(std::string label) {
+  ImageJob job;
+  job.label = std::move(label);
+  return job;
+}
+
+}  // namespace
+
+ImageAnalysis Verifier::analyze(const cv::Mat& rgb, const PipelineOptions& options,
+                                bool embed_all_faces) const {
+  ImageJob job;
+  job.rgb = &rgb;
+  return analyze_job(*pool_, threads_per_call_, std::move(job), options, embed_all_faces);
+}
+
+ImageAnalysis Verifier::analyze_encoded(std::span<const std::uint8_t> bytes, const PipelineOptions& options,
+                                        bool embed_all_faces) const {
+  ImageJob job;
+  job.bytes = bytes;
+  return analyze_job(*pool_, threads_per_call_, std::move(job), options, embed_all_faces);
+}
+
+ImageAnalysis Verifier::analyze_file(const std::filesystem::path& path, const PipelineOptions& options,
+                                     bool embed_all_faces) const {
+  ImageJob job;
+  job.path = &path;
+  return analyze_job(*pool_, threads_per_call_, std::move(job), options, embed_all_faces);
+}
+
+Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb,
+                              const PipelineOptions& options, double threshold) const {
+  auto a = labelled_job("first image"), b = labelled_job("second image");
+  a.rgb = &first_rgb;
+  b.rgb = &second_rgb;
+  return verify_jobs(*pool_, threads_per_call_, std::move(a), std::move(b), options, threshold);
 }
 
 Verification Verifier::verify_files(const std::filesystem::path& first, const std::filesystem::path& second,
                                     const PipelineOptions& options, double threshold) const {
-  check_threshold(threshold);
-  const auto started = std::chrono::steady_clock::now();
-  auto a = labelled(first.string().c_str(), [&] { return analyze_file(first, options); });
-  auto b = labelled(second.string().c_str(), [&] { return analyze_file(second, options); });
-  return compare(std::move(a), std::move(b), options, threshold, started);
+  auto a = labelled_job(first.string()), b = labelled_job(second.string());
+  a.path = &first;
+  b.path = &second;
+  return verify_jobs(*pool_, threads_per_call_, std::move(a), std::move(b), options, threshold);
+}
+
+Verification Verifier::verify_encoded(std::span<const std::uint8_t> first,
+                                      std::span<const std::uint8_t> second, const PipelineOptions& options,
+                                      double threshold) const {
+  auto a = labelled_job("first image"), b = labelled_job("second image");
+  a.bytes = first;
+  b.bytes = second;
+  return verify_jobs(*pool_, threads_per_call_, std::move(a), std::move(b), options, threshold);
 }
 
 }  // namespace facematch

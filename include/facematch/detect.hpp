@@ -2,6 +2,7 @@
 // the compiled nets inside are shared through Models).
 #pragma once
 
+#include <compare>
 #include <memory>
 #include <span>
 #include <string>
@@ -14,16 +15,49 @@
 
 namespace facematch {
 
-enum class DetectorKind { ssd, tiny };
+// ssd and tiny are face-api's detectors. cascade runs tiny first and SSD only when tiny finds nothing or
+// nothing it is sure of (DetectorOptions::cascade_sure_score), keeping tiny's unsure faces when SSD finds
+// none: the two miss different photos, so the cascade finds more faces than either, at a fraction of
+// SSD's cost.
+enum class DetectorKind { ssd, tiny, cascade };
 std::string_view to_string(DetectorKind kind);
-DetectorKind parse_detector(std::string_view name);  // "ssd" | "tiny"; Error{invalid_argument} otherwise
+// "ssd" | "tiny" | "cascade"; Error{invalid_argument} otherwise.
+DetectorKind parse_detector(std::string_view name);
 
 struct DetectorOptions {
   DetectorKind kind = DetectorKind::ssd;
-  float min_score = 0.5f;   // face-api's default for both detectors
-  int max_results = 100;    // SSD only (face-api's default)
+  float min_score = 0.5f;     // face-api's default for both detectors
+  int max_results = 100;      // SSD only (face-api's default)
   int tiny_input_size = 416;  // tiny only; a multiple of 32
+
+  // Recall extensions beyond face-api. All off by default: ssd and tiny then return exactly what
+  // face-api returns (README "Detection recall" has the measurements behind each).
+  //
+  // When nothing is found in a dark photo (see is_low_light), detect again on enhance_low_light's copy.
+  bool retry_low_light = false;
+  // The retry's score threshold: the brightened copy's faces score low (lowlight_2's: 0.21).
+  float retry_min_score = 0.2f;
+  // ssd/tiny: when nothing is found, run the other detector (cascade always does).
+  bool fallback_other = false;
+  // Photos whose longer side is at least this many pixels are also searched in 2x2 overlapping tiles
+  // (faces there shrink below the nets' reach at 512/416); 0 = never.
+  int tile_min_side = 0;
+  // cascade: tiny's faces are kept when its best score reaches this; otherwise SSD decides.
+  float cascade_sure_score = 0.7f;
+
+  // Detectors are cached per configuration (one per thread), so every field takes part.
+  friend bool operator==(const DetectorOptions&, const DetectorOptions&) = default;
+  friend auto operator<=>(const DetectorOptions&, const DetectorOptions&) = default;
 };
+
+// Mean luma (BT.601, 0..255) below which a photo counts as dark for retry_low_light.
+inline constexpr double kLowLightMeanLuma = 50.0;
+// True when the photo's mean luma is below kLowLightMeanLuma. `rgb` is CV_8UC3.
+bool is_low_light(const cv::Mat& rgb);
+// A brightened copy for detection: downscaled to at most `max_side` pixels a side (0 = full size; the
+// result is scaled by result.cols / rgb.cols), median-filtered against sensor noise, then the luma range
+// stretched between its 0.5% percentiles and a gamma lifting its mean to mid-grey (chroma untouched).
+cv::Mat enhance_low_light(const cv::Mat& rgb, int max_side = 0);
 
 class FaceDetector {
  public:
@@ -33,7 +67,8 @@ class FaceDetector {
   virtual DetectorKind kind() const = 0;
 };
 
-std::unique_ptr<FaceDetector> make_detector(std::shared_ptr<const Models> models, const DetectorOptions& options);
+std::unique_ptr<FaceDetector> make_detector(std::shared_ptr<const Models> models,
+                                            const DetectorOptions& options);
 
 // face-api's SSD MobileNetV1 (512x512 input).
 class SsdFaceDetector final : public FaceDetector {
@@ -74,6 +109,22 @@ class TinyFaceDetector final : public FaceDetector {
 
  private:
   std::unique_ptr<State> state_;
+};
+
+// Any configuration beyond face-api's plain ssd/tiny (cascade, fallback_other, tile_min_side,
+// retry_low_light); make_detector returns one when needed. It owns an SSD and a tiny detector, each
+// made on first use.
+class RecallFaceDetector final : public FaceDetector {
+ public:
+  RecallFaceDetector(std::shared_ptr<const Models> models, const DetectorOptions& options);
+  ~RecallFaceDetector() override;
+  std::vector<Detection> detect(const cv::Mat& rgb) override;
+  DetectorKind kind() const override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace facematch

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace facematch {
 
@@ -16,6 +17,26 @@ class NetDescription;
 namespace models {
 class WeightMap;
 }
+
+// Arithmetic the nets run in.
+enum class Precision {
+  // bf16 where the CPU computes bf16 natively (AVX512-BF16 or AMX), where both nets it applies to were
+  // measured faster in it; fp32 elsewhere. Which one ran is reported (ImageAnalysis::precision).
+  automatic,
+  // Exact: descriptors equal face-api's within 1e-6. The parity tests run this.
+  fp32,
+  // The landmark and recognition nets with weights and the tensors between layers rounded to bfloat16
+  // (fp32 accumulation and outputs), about 2x faster on AVX512-BF16. The detectors stay fp32: SSD in
+  // bf16 fails the accuracy gate (README "Precision").
+  bf16,
+};
+std::string_view to_string(Precision precision);  // "auto", "fp32", "bf16"
+// Error{invalid_argument} on anything else (int8 is named and refused: it has no calibration yet).
+Precision parse_precision(std::string_view name);
+// What `requested` runs on this CPU: automatic becomes fp32 or bf16, the others stay as they are.
+Precision resolve_precision(Precision requested);
+// The precision net `key` (a model name, e.g. "face_recognition_model") runs in under `precision`.
+Precision net_precision(std::string_view key, Precision precision);
 
 // Where to look for the model files: `explicit_dir` if given, else $FACEMATCH_MODELS, else the folder
 // the build installed them to.
@@ -31,18 +52,25 @@ class Models {
   ~Models();
   const std::filesystem::path& directory() const;
 
+  // The same weights and compiled-net cache, with nets compiled in `precision` (resolved for this CPU):
+  // stages created from the returned handle run in it. Cheap; load() returns an fp32 handle.
+  std::shared_ptr<const Models> with_precision(Precision precision) const;
+  // fp32 or bf16: what nets compiled through this handle run in.
+  Precision precision() const;
+
   // Internal to the stages: the weights of one model (e.g. "face_recognition_model").
   const models::WeightMap& weights(const std::string& model) const;
-  // Internal to the stages: a compiled net cached under `key`, created by `describe` on first use.
-  // Safe to call from many threads.
-  std::shared_ptr<const engine::CompiledNet> compiled(const std::string& key, int batch,
-                                                      const std::function<engine::NetDescription()>& describe) const;
+  // Internal to the stages: a compiled net cached under (`key`, batch, net_precision(key, precision())),
+  // created by `describe` on first use. Safe to call from many threads.
+  std::shared_ptr<const engine::CompiledNet> compiled(
+      const std::string& key, int batch, const std::function<engine::NetDescription()>& describe) const;
 
   struct Impl;
 
  private:
   Models();
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared by every precision handle
+  Precision precision_ = Precision::fp32;
 };
 
 }  // namespace facematch

@@ -1,5 +1,16 @@
 // The whole pipeline: decode -> detect -> landmarks -> align -> embed -> compare. A Verifier is safe to
 // call from many threads: each call borrows a set of per-thread stage objects from a pool.
+//
+// Threads. A Verifier divides a thread budget among the calls it runs at once:
+//   budget           = min(cores this process may use, omp_get_max_threads() of the constructing thread)
+//                      (so OMP_NUM_THREADS caps it)
+//   threads per call = max(1, budget / max_workers)
+// Each call sets oneDNN's (OpenMP's) thread count for its own thread to that number while it runs and
+// restores it after, so max_workers concurrent calls use at most max(budget, max_workers) threads: a
+// server with N handler threads should construct one Verifier with max_workers = N. verify() with two or
+// more threads per call decodes and detects the two images at the same time, each with half the
+// threads (the second on a helper thread the worker keeps), then runs the landmark and recognition
+// nets once for the faces of both images as one batch with all of them.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +49,11 @@ struct PipelineOptions {
   // For inputs that are already tight face crops (the original cloud function's 224x224 arrays): when
   // the detector finds nothing, treat the whole image as the face box instead of failing with no_face.
   bool whole_image_if_no_face = false;
+  // fp32 by default, so the library reproduces face-api exactly; the CLI and the service default to
+  // automatic (README "Precision").
+  Precision precision = Precision::fp32;
+  // Average each descriptor with that of the mirrored chip (README "Flip averaging").
+  bool flip_average = false;
 };
 
 struct StageTimes {
@@ -50,8 +66,9 @@ struct ImageAnalysis {
   std::size_t chosen = 0;   // index into faces of the face the policy picked
   bool whole_image_face =
       false;  // no face was detected and the whole image was used (whole_image_if_no_face)
-  std::vector<Embedding> embeddings;  // embeddings[i] for faces[i] when all faces were embedded,
-                                      // else one entry for faces[chosen]
+  std::vector<Embedding> embeddings;      // embeddings[i] for faces[i] when all faces were embedded,
+                                          // else one entry for faces[chosen]
+  Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
   StageTimes times;
   const Embedding& chosen_embedding() const;
 };
@@ -63,6 +80,7 @@ struct Verification {
   std::string model;
   DetectorKind detector = DetectorKind::ssd;
   AlignMode align = kDefaultAlignMode;
+  Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
   ImageAnalysis first, second;
   double total_ms = 0;
 };
@@ -70,6 +88,7 @@ struct Verification {
 class Verifier {
  public:
   // max_workers bounds how many calls run at once (each holds its own activation buffers); 0 = cores.
+  // See the top of this file for how threads are shared.
   explicit Verifier(std::shared_ptr<const Models> models, std::size_t max_workers = 0);
   ~Verifier();
 
@@ -87,13 +106,20 @@ class Verifier {
                       double threshold = kDefaultThreshold) const;
   Verification verify_files(const std::filesystem::path& first, const std::filesystem::path& second,
                             const PipelineOptions& options, double threshold = kDefaultThreshold) const;
+  // Encoded images (JPEG, PNG, ...), decoded like analyze_encoded. Errors name "first image" or
+  // "second image".
+  Verification verify_encoded(std::span<const std::uint8_t> first, std::span<const std::uint8_t> second,
+                              const PipelineOptions& options, double threshold = kDefaultThreshold) const;
 
   const std::shared_ptr<const Models>& models() const;
+  // oneDNN threads each call uses (see the top of this file).
+  int threads_per_call() const;
 
   class Pool;
 
  private:
   std::shared_ptr<const Models> models_;
+  int threads_per_call_ = 1;
   std::unique_ptr<Pool> pool_;
 };
 

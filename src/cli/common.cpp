@@ -13,6 +13,8 @@ PipelineOptions CommonOptions::pipeline() const {
   o.face_policy = parse_face_policy(face_policy);
   if (!(max_megapixels > 0)) throw Error(ErrorCode::invalid_argument, "--max-megapixels must be positive");
   o.limits.max_pixels = static_cast<std::size_t>(max_megapixels * 1e6);
+  o.precision = parse_precision(precision);
+  o.flip_average = flip_average;
   return o;
 }
 
@@ -25,6 +27,10 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
   cmd.add_option("--tiny-size", o.tiny_size, "Input size of the tiny detector (multiple of 32)")
       ->capture_default_str();
   cmd.add_option("--max-megapixels", o.max_megapixels, "Refuse larger images")->capture_default_str();
+  cmd.add_option("--precision", o.precision,
+                 "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact) or bf16")
+      ->capture_default_str();
+  cmd.add_flag("--flip-average", o.flip_average, "Average each descriptor with the mirrored face's");
   if (with_align) {
     cmd.add_option("--align", o.align,
                    "Face alignment: similarity (rotation-corrected) or faceapi (face-api's)")

@@ -22,6 +22,8 @@ struct CommonOptions {
   float min_score = 0.5f;
   int tiny_size = 416;
   double max_megapixels = 40;
+  std::string precision = "auto";
+  bool flip_average = false;
   bool json = false;
 
   PipelineOptions pipeline() const;
@@ -39,6 +41,7 @@ struct Command {
 using CommandTable = std::vector<Command>;
 
 void add_inspect_commands(CLI::App& app, CommandTable& commands);  // verify, embed, detect
-void add_eval_commands(CLI::App& app, CommandTable& commands);     // eval
+void add_eval_commands(CLI::App& app, CommandTable& commands);     // eval, calibrate
+void add_serve_commands(CLI::App& app, CommandTable& commands);    // serve
 
 }  // namespace facematch::cli

@@ -1,91 +1,435 @@
-// `eval`: accuracy of the pipeline on labelled pairs.
+// `eval` and `calibrate`: accuracy of the pipeline on labelled pairs, and operating points fitted on them.
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "cli/common.hpp"
+#include "facematch/embed.hpp"
+#include "facematch/error.hpp"
 #include "facematch/evaluate.hpp"
+#include "facematch/operating_point.hpp"
+#include "report/plot.hpp"
 
 namespace facematch::cli {
 namespace {
 
-int run_eval(const CommonOptions& o, const std::string& csv, const std::string& root, std::size_t threads,
-             double threshold) {
-  const auto options = o.pipeline();
-  const auto pairs = read_pairs_csv(csv);
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  Verifier verifier(load_models(o), threads);
-  const bool terminal = ::isatty(STDERR_FILENO);
-  const auto started = std::chrono::steady_clock::now();
-  const auto run =
-      evaluate_pairs(verifier, pairs, root, options, threads, [&](std::size_t done, std::size_t total) {
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const double rate = done / std::max(seconds, 1e-9);
-        if (terminal) {
-          std::fprintf(stderr, "\r%zu/%zu images  %.1f/s  ETA %.0f s   ", done, total, rate,
-                       (total - done) / rate);
-        } else if (done == total || done % 500 == 0) {
-          std::fprintf(stderr, "%zu/%zu images\n", done, total);
-        }
-      });
-  if (terminal) std::fprintf(stderr, "\n");
-  const auto at = accuracy_at(pairs, run, threshold);
-  const double best = best_accuracy_threshold(pairs, run);
-  const auto at_best = accuracy_at(pairs, run, best);
-  if (o.json) {
-    nlohmann::json failed = nlohmann::json::array();
-    for (const auto& [img, why] : run.failed_images) failed.push_back({{"image", img}, {"error", why}});
-    std::cout << nlohmann::json{{"pairs", pairs.size()},
-                                {"images", run.images},
-                                {"threshold", threshold},
-                                {"accuracy", at.rate()},
-                                {"false_accepts", at.false_accepts},
-                                {"false_rejects", at.false_rejects},
-                                {"failed_pairs", at.failed},
-                                {"best_threshold", best},
-                                {"best_accuracy", at_best.rate()},
-                                {"align", to_string(options.align)},
-                                {"detector", to_string(options.detector.kind)},
-                                {"failed_images", failed}}
-                     .dump(2)
-              << '\n';
-  } else {
-    std::printf("%zu pairs, %zu images (%zu failed; their pairs count as wrong)\n", pairs.size(), run.images,
-                run.failed_images.size());
-    std::printf("threshold %.3f: accuracy %.2f%% (%zu false accepts, %zu false rejects, %zu failed pairs)\n",
-                threshold, 100 * at.rate(), at.false_accepts, at.false_rejects, at.failed);
-    std::printf("best-accuracy threshold %.3f: accuracy %.2f%%\n", best, 100 * at_best.rate());
-    for (const auto& [img, why] : run.failed_images)
-      std::printf("  failed: %s: %s\n", img.c_str(), why.c_str());
+// FARs every report states; calibrate adds its own.
+constexpr double kReportedFars[] = {1e-2, 1e-3, 1e-4};
+
+struct EvalArgs {
+  CommonOptions common;
+  std::string csv, root = ".";
+  std::size_t threads = 0;
+  double threshold = kDefaultThreshold;
+  std::optional<std::string> plot, distances, identities;
+  std::vector<double> fars;        // calibrate
+  std::optional<std::string> out;  // calibrate
+};
+
+// One line redrawn in place on a terminal; a line per 10% when stderr is a pipe or file.
+class Progress {
+ public:
+  Progress() : terminal_(::isatty(STDERR_FILENO)), started_(std::chrono::steady_clock::now()) {}
+
+  void operator()(std::size_t done, std::size_t total) {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - started_).count();
+    const double rate = static_cast<double>(done) / std::max(seconds, 1e-9);
+    const double eta = static_cast<double>(total - done) / std::max(rate, 1e-9);
+    if (terminal_) {
+      if (done != total && now - last_ < std::chrono::milliseconds(100)) return;
+      last_ = now;
+      constexpr int kBar = 30;
+      const int filled = static_cast<int>(kBar * done / std::max<std::size_t>(total, 1));
+      std::fprintf(stderr, "\r[%s%s] %zu/%zu images  %.1f/s  ETA %s   ", std::string(filled, '#').c_str(),
+                   std::string(kBar - filled, '.').c_str(), done, total, rate, clock(eta).c_str());
+      if (done == total) std::fprintf(stderr, "\n");
+    } else {
+      const std::size_t tenth = std::max<std::size_t>(total / 10, 1);
+      if (done % tenth == 0 || done == total)
+        std::fprintf(stderr, "%zu/%zu images  %.1f/s  ETA %s\n", done, total, rate, clock(eta).c_str());
+    }
   }
+
+ private:
+  static std::string clock(double seconds) {
+    const long s = std::lround(seconds);
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%ld:%02ld", s / 60, s % 60);
+    return buffer;
+  }
+  bool terminal_;
+  std::chrono::steady_clock::time_point started_, last_{};
+  std::mutex mutex_;
+};
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// What one run measured, computed once and printed as text or JSON.
+struct Measured {
+  std::vector<LabelledPair> pairs;
+  EvaluationRun run;
+  std::vector<ScoredPair> scored;  // the CSV's pairs that were scored
+  std::vector<ScoredPair> roc;     // what ROC, AUC, EER and TAR at FAR are measured on (see --identities)
+  std::string roc_impostors;       // where roc's impostor pairs come from
+  std::size_t genuine = 0, impostors = 0, failed_genuine = 0, failed_impostors = 0;
+  Accuracy at, at_best;
+  double best = 0, auc = 0;
+  EqualErrorRate eer;
+  std::vector<TarAtFar> tar;
+  std::vector<std::string> groups;
+};
+
+Measured measure(const EvalArgs& a, const PipelineOptions& options, std::vector<double> fars) {
+  for (const double far : fars)
+    if (!(far > 0 && far < 1)) throw Error(ErrorCode::invalid_argument, "--far must be between 0 and 1");
+  Measured m;
+  m.pairs = read_pairs_csv(a.csv);
+  if (m.pairs.empty()) throw Error(ErrorCode::invalid_argument, a.csv + " has no pairs");
+  const std::size_t threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+  // Read before the long embedding run so that a bad file fails fast.
+  const auto identities =
+      a.identities ? read_identities_csv(*a.identities) : std::map<std::string, std::string>();
+  Verifier verifier(load_models(a.common), threads);
+  Progress progress;
+  m.run = evaluate_pairs(verifier, m.pairs, a.root, options, threads, std::ref(progress));
+
+  for (std::size_t i = 0; i < m.pairs.size(); ++i) {
+    ++(m.pairs[i].same ? m.genuine : m.impostors);
+    if (!m.run.outcomes[i].distance) ++(m.pairs[i].same ? m.failed_genuine : m.failed_impostors);
+  }
+  m.scored = scored_pairs(m.pairs, m.run);
+  const std::size_t failed = m.failed_genuine + m.failed_impostors;
+  m.at = accuracy_at(m.scored, a.threshold);
+  m.at.failed = failed;
+  m.best = best_accuracy_threshold(m.scored);
+  m.at_best = accuracy_at(m.scored, m.best);
+  m.at_best.failed = failed;
+  m.roc = m.scored;
+  m.roc_impostors = "the pairs file";
+  if (a.identities) {
+    std::erase_if(m.roc, [](const ScoredPair& p) { return !p.same; });
+    const auto impostors = cross_identity_impostors(m.run, identities);
+    m.roc.insert(m.roc.end(), impostors.begin(), impostors.end());
+    m.roc_impostors = "every cross-identity pair of " + *a.identities;
+  }
+  m.auc = roc_auc(m.roc);
+  m.eer = equal_error_rate(m.roc);
+  fars.insert(fars.end(), std::begin(kReportedFars), std::end(kReportedFars));
+  std::sort(fars.begin(), fars.end(), std::greater<>());
+  fars.erase(std::unique(fars.begin(), fars.end()), fars.end());
+  for (const double far : fars) m.tar.push_back(tar_at_far(m.roc, far));
+  m.groups = pair_groups(m.pairs);
+  return m;
+}
+
+nlohmann::json accuracy_json(const Accuracy& acc, double threshold) {
+  return {{"threshold", threshold},
+          {"accuracy", acc.rate()},
+          {"accuracy_scored", acc.scored_rate()},
+          {"correct", acc.correct},
+          {"false_accepts", acc.false_accepts},
+          {"false_rejects", acc.false_rejects},
+          {"failed_pairs", acc.failed}};
+}
+
+nlohmann::json tar_json(const TarAtFar& t) {
+  nlohmann::json j = {{"target_far", t.target_far},
+                      {"name", operating_point_name(t.target_far)},
+                      {"supported", t.supported},
+                      {"impostors", t.impostors},
+                      {"genuine", t.genuine}};
+  if (t.supported) {
+    j["threshold"] = t.threshold;
+    j["tar"] = t.tar;
+    j["far"] = t.far;
+    j["false_accepts"] = t.false_accepts;
+    j["true_accepts"] = t.true_accepts;
+  } else {
+    j["needs_impostors"] = static_cast<std::size_t>(std::ceil(1 / t.target_far - 1e-9));
+  }
+  return j;
+}
+
+struct GroupFigures {
+  std::string name;
+  std::size_t pairs = 0, failed = 0;
+  Accuracy at;
+  double auc = 0;
+};
+
+std::vector<GroupFigures> group_figures(const Measured& m, double threshold) {
+  std::vector<GroupFigures> out;
+  for (const auto& g : std::set<std::string>(m.groups.begin(), m.groups.end())) {
+    GroupFigures f;
+    f.name = g;
+    for (std::size_t i = 0; i < m.pairs.size(); ++i)
+      if (m.groups[i] == g) {
+        ++f.pairs;
+        f.failed += !m.run.outcomes[i].distance;
+      }
+    const auto scored = scored_pairs(m.pairs, m.run, m.groups, g);
+    f.at = accuracy_at(scored, threshold);
+    f.at.failed = f.failed;
+    f.auc = roc_auc(scored);
+    out.push_back(f);
+  }
+  return out;
+}
+
+nlohmann::json report_json(const EvalArgs& a, const PipelineOptions& options, const Measured& m) {
+  nlohmann::json failed = nlohmann::json::array();
+  for (const auto& [img, why] : m.run.failed_images) failed.push_back({{"image", img}, {"error", why}});
+  nlohmann::json tar = nlohmann::json::array();
+  for (const auto& t : m.tar) tar.push_back(tar_json(t));
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& g : group_figures(m, a.threshold)) {
+    auto j = accuracy_json(g.at, a.threshold);
+    j["group"] = g.name;
+    j["pairs"] = g.pairs;
+    j["auc"] = g.auc;
+    groups.push_back(std::move(j));
+  }
+  return {{"csv", a.csv},
+          {"pairs", m.pairs.size()},
+          {"genuine", m.genuine},
+          {"impostors", m.impostors},
+          {"images", m.run.images},
+          {"model", kEmbeddingModelId},
+          {"detector", to_string(options.detector.kind)},
+          {"align", to_string(options.align)},
+          {"failed_images", failed},
+          {"failed_pairs", {{"genuine", m.failed_genuine}, {"impostor", m.failed_impostors}}},
+          {"at_threshold", accuracy_json(m.at, a.threshold)},
+          {"best_accuracy", accuracy_json(m.at_best, m.best)},
+          {"roc_impostors", m.roc_impostors},
+          {"auc", m.auc},
+          {"eer", {{"rate", m.eer.rate}, {"threshold", m.eer.threshold}}},
+          {"tar_at_far", tar},
+          {"groups", groups}};
+}
+
+void print_report(const EvalArgs& a, const PipelineOptions& options, const Measured& m) {
+  const std::size_t failed = m.failed_genuine + m.failed_impostors;
+  std::printf("%zu pairs (%zu genuine, %zu impostor), %zu images; %s detector, %s alignment\n",
+              m.pairs.size(), m.genuine, m.impostors, m.run.images,
+              std::string(to_string(options.detector.kind)).c_str(),
+              std::string(to_string(options.align)).c_str());
+  std::printf(
+      "failed images: %zu -> %zu pairs not scored (%zu genuine, %zu impostor); accuracy counts them as "
+      "wrong, "
+      "the ROC figures leave them out\n",
+      m.run.failed_images.size(), failed, m.failed_genuine, m.failed_impostors);
+  const auto line = [&](const char* what, double threshold, const Accuracy& acc) {
+    std::printf(
+        "%s %.4f: accuracy %.2f%% of all pairs, %.2f%% of %zu scored (%zu false accepts, %zu false "
+        "rejects)\n",
+        what, threshold, 100 * acc.rate(), 100 * acc.scored_rate(), acc.scored, acc.false_accepts,
+        acc.false_rejects);
+  };
+  line("threshold", a.threshold, m.at);
+  line("best-accuracy threshold", m.best, m.at_best);
+  std::size_t roc_genuine = 0;
+  for (const auto& p : m.roc) roc_genuine += p.same;
+  std::printf("ROC over %zu scored genuine pairs and %zu impostor pairs (%s):\n", roc_genuine,
+              m.roc.size() - roc_genuine, m.roc_impostors.c_str());
+  std::printf("ROC AUC %.4f, EER %.2f%% at threshold %.4f\n", m.auc, 100 * m.eer.rate, m.eer.threshold);
+  const auto at = accuracy_at(m.roc, a.threshold);
+  std::printf("threshold %.4f: FAR %.3g (%zu of %zu impostors accepted), TAR %.2f%%\n", a.threshold,
+              static_cast<double>(at.false_accepts) /
+                  static_cast<double>(std::max<std::size_t>(m.roc.size() - roc_genuine, 1)),
+              at.false_accepts, m.roc.size() - roc_genuine,
+              100 * static_cast<double>(roc_genuine - at.false_rejects) /
+                  static_cast<double>(std::max<std::size_t>(roc_genuine, 1)));
+  std::printf("TAR at FAR (scored pairs; k = floor(FAR x impostors) accepts allowed, n/a when k < 1):\n");
+  for (const auto& t : m.tar) {
+    if (t.supported) {
+      std::printf(
+          "  FAR %-7s TAR %6.2f%%  threshold %.4f  (%zu of %zu impostors accepted, %zu of %zu genuine)\n",
+          operating_point_name(t.target_far).substr(3).c_str(), 100 * t.tar, t.threshold, t.false_accepts,
+          t.impostors, t.true_accepts, t.genuine);
+    } else {
+      std::printf("  FAR %-7s n/a (%zu impostor pairs scored, needs at least %.0f)\n",
+                  operating_point_name(t.target_far).substr(3).c_str(), t.impostors,
+                  std::ceil(1 / t.target_far - 1e-9));
+    }
+  }
+  const auto groups = group_figures(m, a.threshold);
+  if (!groups.empty()) std::printf("per group at threshold %.4f:\n", a.threshold);
+  for (const auto& g : groups)
+    std::printf("  %-20s %6zu pairs  accuracy %6.2f%%  (%zu FA, %zu FR, %zu failed)  AUC %.4f\n",
+                g.name.c_str(), g.pairs, 100 * g.at.rate(), g.at.false_accepts, g.at.false_rejects, g.failed,
+                g.auc);
+  for (const auto& [img, why] : m.run.failed_images)
+    std::printf("  failed: %s: %s\n", img.c_str(), why.c_str());
+}
+
+void write_distances(const std::string& path, const Measured& m) {
+  std::ofstream out(path);
+  out << "img1,img2,same,distance,error\n";
+  char buffer[32];
+  for (std::size_t i = 0; i < m.pairs.size(); ++i) {
+    const auto& o = m.run.outcomes[i];
+    if (o.distance) std::snprintf(buffer, sizeof buffer, "%.7f", *o.distance);
+    std::string error = o.failure;
+    std::replace(error.begin(), error.end(), ',', ';');
+    out << m.pairs[i].first << ',' << m.pairs[i].second << ',' << (m.pairs[i].same ? 1 : 0) << ','
+        << (o.distance ? buffer : "") << ',' << error << '\n';
+  }
+  if (!out) throw Error(ErrorCode::io_error, "cannot write " + path);
+}
+
+void write_outputs(const EvalArgs& a, const PipelineOptions& options, const Measured& m,
+                   std::vector<report::PlotMark> marks) {
+  if (a.distances) write_distances(*a.distances, m);
+  if (!a.plot) return;
+  char label[64];
+  std::snprintf(label, sizeof label, "threshold %.3f", a.threshold);
+  marks.insert(marks.begin(), {label, a.threshold});
+  std::snprintf(label, sizeof label, "best accuracy %.3f", m.best);
+  marks.insert(marks.begin() + 1, {label, m.best});
+  report::write_evaluation_plot(*a.plot, m.roc, marks,
+                                a.csv + " (" + std::string(to_string(options.detector.kind)) + ", " +
+                                    std::string(to_string(options.align)) + " alignment)");
+}
+
+int run_eval(const EvalArgs& a) {
+  const auto options = a.common.pipeline();
+  if (!(a.threshold > 0)) throw Error(ErrorCode::invalid_argument, "--threshold must be positive");
+  const auto m = measure(a, options, {});
+  if (a.common.json) {
+    std::cout << report_json(a, options, m).dump(2) << '\n';
+  } else {
+    print_report(a, options, m);
+  }
+  write_outputs(a, options, m, {});
   return 0;
+}
+
+int run_calibrate(const EvalArgs& a) {
+  const auto options = a.common.pipeline();
+  if (a.fars.empty()) throw Error(ErrorCode::invalid_argument, "calibrate needs at least one --far");
+  const auto m = measure(a, options, a.fars);
+
+  OperatingPoints points;
+  points.model = kEmbeddingModelId;
+  points.detector = to_string(options.detector.kind);
+  points.align = to_string(options.align);
+  std::vector<report::PlotMark> marks;
+  for (const double far : a.fars) {
+    const auto t =
+        *std::find_if(m.tar.begin(), m.tar.end(), [&](const auto& x) { return x.target_far == far; });
+    const auto name = operating_point_name(far);
+    if (!t.supported)
+      throw Error(ErrorCode::invalid_argument,
+                  "--far " + name.substr(3) + " needs at least " +
+                      std::to_string(static_cast<long>(std::ceil(1 / far - 1e-9))) +
+                      " scored impostor pairs; there are " + std::to_string(t.impostors) +
+                      (a.identities ? "" : " (--identities scores every cross-identity pair)"));
+    points.points.push_back(
+        {name, t.threshold, far, t.tar, t.far, t.true_accepts, t.genuine, t.false_accepts, t.impostors});
+    marks.push_back({name + " " + std::to_string(t.threshold).substr(0, 5), t.threshold});
+  }
+  const auto best = accuracy_at(m.scored, m.best);
+  std::size_t genuine = 0;
+  for (const auto& p : m.scored) genuine += p.same;
+  const std::size_t impostors = m.scored.size() - genuine;
+  points.points.push_back(
+      {"best-accuracy", m.best, std::nullopt,
+       genuine ? static_cast<double>(genuine - best.false_rejects) / static_cast<double>(genuine) : 0,
+       impostors ? static_cast<double>(best.false_accepts) / static_cast<double>(impostors) : 0,
+       genuine - best.false_rejects, genuine, best.false_accepts, impostors});
+  points.default_point = points.points.front().name;
+  points.provenance = {
+      {"csv", a.csv},
+      {"csv_sha256", file_sha256_hex(a.csv)},
+      {"root", a.root},
+      {"pairs", m.pairs.size()},
+      {"genuine", m.genuine},
+      {"impostors", m.impostors},
+      {"images", m.run.images},
+      {"failed_images", m.run.failed_images.size()},
+      {"failed_pairs", {{"genuine", m.failed_genuine}, {"impostor", m.failed_impostors}}},
+      {"identities", a.identities ? nlohmann::json(*a.identities) : nlohmann::json()},
+      {"identities_sha256", a.identities ? nlohmann::json(file_sha256_hex(*a.identities)) : nlohmann::json()},
+      {"roc_impostors", m.roc_impostors},
+      {"auc", m.auc},
+      {"eer", m.eer.rate},
+      {"pipeline",
+       {{"detector", to_string(options.detector.kind)},
+        {"min_score", a.common.min_score},
+        {"tiny_size", a.common.tiny_size},
+        {"align", to_string(options.align)},
+        {"face_policy", to_string(options.face_policy)},
+        {"max_megapixels", a.common.max_megapixels}}},
+      {"tool", "facematch calibrate"},
+      {"created", utc_now()}};
+  const std::string out = a.out.value_or("operating-points.json");
+  save_operating_points(points, out);
+
+  if (a.common.json) {
+    auto j = report_json(a, options, m);
+    j["operating_points"] = to_json(points);
+    j["written"] = out;
+    std::cout << j.dump(2) << '\n';
+  } else {
+    print_report(a, options, m);
+    std::printf("wrote %s:", out.c_str());
+    for (const auto& p : points.points) std::printf(" %s=%.4f", p.name.c_str(), p.threshold);
+    std::printf(" (default %s)\n", points.default_point.c_str());
+  }
+  write_outputs(a, options, m, marks);
+  return 0;
+}
+
+void add_pair_options(CLI::App& cmd, EvalArgs& args) {
+  cmd.add_option("pairs", args.csv, "CSV file of pairs: img1,img2,same[,group]")->required();
+  cmd.add_option("--root", args.root, "Folder the CSV's paths are relative to")->capture_default_str();
+  cmd.add_option("--threads", args.threads, "Images embedded in parallel (0 = cores)");
+  cmd.add_option("--threshold", args.threshold, "Threshold to report accuracy at")->capture_default_str();
+  cmd.add_option("--plot", args.plot, "Write the ROC curve and distance histograms to this PNG file");
+  cmd.add_option("--distances", args.distances, "Write every pair's distance (or error) to this CSV file");
+  cmd.add_option("--identities", args.identities,
+                 "CSV img,identity: measure ROC, EER and TAR at FAR against every cross-identity pair of the "
+                 "embedded images instead of the pairs file's impostor pairs (supports low FARs)");
+  add_common(cmd, args.common, true);
 }
 
 }  // namespace
 
 void add_eval_commands(CLI::App& app, CommandTable& commands) {
-  struct EvalArgs {
-    CommonOptions common;
-    std::string csv, root = ".";
-    std::size_t threads = 0;
-    double threshold = kDefaultThreshold;
-  };
-  auto args = std::make_shared<EvalArgs>();
-  auto* eval = app.add_subcommand("eval", "Measure accuracy on labelled pairs (CSV: img1,img2,same)");
-  eval->add_option("pairs", args->csv, "CSV file of pairs")->required();
-  eval->add_option("--root", args->root, "Folder the CSV's paths are relative to")->capture_default_str();
-  eval->add_option("--threads", args->threads, "Images embedded in parallel (0 = cores)");
-  eval->add_option("--threshold", args->threshold, "Threshold to report accuracy at")->capture_default_str();
-  add_common(*eval, args->common, true);
-  commands.push_back({eval, [args] {
-                        return run_eval(args->common, args->csv, args->root, args->threads, args->threshold);
-                      }});
+  auto eval_args = std::make_shared<EvalArgs>();
+  auto* eval = app.add_subcommand("eval", "Measure accuracy, ROC AUC, EER and TAR at FAR on labelled pairs");
+  add_pair_options(*eval, *eval_args);
+  commands.push_back({eval, [eval_args] { return run_eval(*eval_args); }});
+
+  auto calibrate_args = std::make_shared<EvalArgs>();
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "Fit thresholds for target false-accept rates on labelled pairs and write them to a file");
+  add_pair_options(*calibrate, *calibrate_args);
+  calibrate->add_option("--far", calibrate_args->fars, "Target false-accept rate (repeat for several)")
+      ->required();
+  calibrate->add_option("--out", calibrate_args->out, "Operating-point file to write")
+      ->default_str("operating-points.json");
+  commands.push_back({calibrate, [calibrate_args] { return run_calibrate(*calibrate_args); }});
 }
 
 }  // namespace facematch::cli

@@ -10,23 +10,34 @@
 #include "cli/common.hpp"
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
+#include "facematch/operating_point.hpp"
 #include "report/json_report.hpp"
 
 namespace facematch::cli {
 namespace {
 
-int run_verify(const CommonOptions& o, const std::string& a, const std::string& b, double threshold) {
+int run_verify(const CommonOptions& o, const std::string& a, const std::string& b, double threshold,
+               const std::optional<std::string>& operating_point) {
   const auto options = o.pipeline();
+  // Resolved before any image is analysed so that a bad name fails fast.
+  const auto op =
+      operating_point ? std::optional(resolve_operating_point(*operating_point, options)) : std::nullopt;
+  if (op) threshold = op->point.threshold;
   Verifier verifier(load_models(o), 1);
   const auto v = verifier.verify_files(a, b, options, threshold);
   if (o.json) {
     auto j = report::verification_json(v);
     j["img1"]["path"] = a;
     j["img2"]["path"] = b;
+    if (op) j["operating_point"] = report::operating_point_json(*op);
     std::cout << j.dump(2) << '\n';
   } else {
-    std::printf("%s  distance %.4f %s threshold %.2f  (%s, %s alignment, %.0f ms)\n",
-                v.verified ? "Yes" : "No", v.distance, v.verified ? "<" : ">=", v.threshold,
+    // A calibrated threshold is shown with the digits that matter; a typed one as typed.
+    char shown[32];
+    std::snprintf(shown, sizeof shown, op ? "%.4f" : "%.4g", v.threshold);
+    const std::string point = op ? " (operating point " + op->point.name + ", " + op->origin + ")" : "";
+    std::printf("%s  distance %.4f %s threshold %s%s  (%s, %s alignment, %.0f ms)\n",
+                v.verified ? "Yes" : "No", v.distance, v.verified ? "<" : ">=", shown, point.c_str(),
                 std::string(to_string(v.detector)).c_str(), std::string(to_string(v.align)).c_str(),
                 v.total_ms);
   }
@@ -98,18 +109,26 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands) {
     CommonOptions common;
     std::string first, second;
     double threshold = kDefaultThreshold;
+    std::optional<std::string> operating_point;
   };
   auto verify_args = std::make_shared<VerifyArgs>();
   auto* verify =
       app.add_subcommand("verify", "Say whether two photos show the same person (exit 0 yes, 1 no, 2 error)");
   verify->add_option("first", verify_args->first, "First photo")->required();
   verify->add_option("second", verify_args->second, "Second photo")->required();
-  verify->add_option("--threshold", verify_args->threshold, "Same person when distance < threshold")
-      ->capture_default_str();
+  auto* threshold =
+      verify->add_option("--threshold", verify_args->threshold, "Same person when distance < threshold")
+          ->capture_default_str();
+  verify
+      ->add_option(
+          "--operating-point", verify_args->operating_point,
+          "Threshold of a calibrated operating point: NAME (built in, e.g. far1e-3), FILE (written by "
+          "calibrate; its default point) or FILE:NAME")
+      ->excludes(threshold);
   add_common(*verify, verify_args->common, true);
   commands.push_back({verify, [verify_args] {
                         return run_verify(verify_args->common, verify_args->first, verify_args->second,
-                                          verify_args->threshold);
+                                          verify_args->threshold, verify_args->operating_point);
                       }});
 
   struct EmbedArgs {

@@ -1,44 +1,107 @@
-#include "facematch/embed.hpp"
+#include <algorithm>
+#include <map>
+#include <opencv2/core.hpp>
 
 #include "engine/executor.hpp"
+#include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "image/face_api_resize.hpp"
 #include "models/recognition_net.hpp"
 
 namespace facematch {
+namespace {
+
+constexpr int kSize = models::kRecognitionInputSize;
+constexpr std::size_t kInputFloats = static_cast<std::size_t>(kSize) * kSize * 3;
+
+}  // namespace
 
 struct FaceEmbedder::State {
-  explicit State(std::shared_ptr<const engine::CompiledNet> net) : runner(std::move(net)) {}
-  engine::NetRunner runner;
+  std::shared_ptr<const Models> models;
+  std::map<int, engine::NetRunner> runners;  // by batch size, created on first use
+
+  engine::NetRunner& runner(int batch) {
+    auto it = runners.find(batch);
+    if (it == runners.end()) {
+      const Models& m = *models;
+      auto net = m.compiled(models::kRecognitionModel, batch, [&m] {
+        return models::describe_recognition_net(m.weights(models::kRecognitionModel));
+      });
+      it = runners.try_emplace(batch, std::move(net)).first;
+    }
+    return it->second;
+  }
 };
 
 FaceEmbedder::FaceEmbedder(std::shared_ptr<const Models> models) {
-  const Models& m = *models;
-  auto net = m.compiled(models::kRecognitionModel, 1, [&m] {
-    return models::describe_recognition_net(m.weights(models::kRecognitionModel));
-  });
-  state_ = std::make_unique<State>(std::move(net));
+  if (!models) throw Error(ErrorCode::internal, "FaceEmbedder needs loaded models");
+  state_ = std::make_unique<State>(State{std::move(models), {}});
+  state_->runner(1);  // compile now, so a bad model fails here and the first call is not slower
 }
 
 FaceEmbedder::~FaceEmbedder() = default;
 
 std::vector<float> FaceEmbedder::run_net(std::span<const float> input) {
-  constexpr std::size_t kInputFloats = models::kRecognitionInputSize * models::kRecognitionInputSize * 3;
-  if (input.size() != kInputFloats) throw Error(ErrorCode::internal, "recognition net input must be 150x150x3");
+  if (input.size() != kInputFloats)
+    throw Error(ErrorCode::internal, "recognition net input must be 150x150x3");
   std::vector<float> normalized(input.size());
   for (std::size_t i = 0; i < input.size(); ++i) normalized[i] = (input[i] - kFaceMean[i % 3]) / 255.f;
-  state_->runner.run(normalized);
-  const auto out = state_->runner.output(0);
+  auto& runner = state_->runner(1);
+  runner.run(normalized);
+  const auto out = runner.output(0);
   return {out.begin(), out.end()};
 }
 
+Embedding FaceEmbedder::embed(const cv::Mat& chip, bool flip_average) {
+  return std::move(embed(std::span<const cv::Mat>(&chip, 1), flip_average).front());
+}
 
-Embedding FaceEmbedder::embed(const cv::Mat& chip) {
-  if (chip.type() != CV_32FC3 || chip.rows != models::kRecognitionInputSize || chip.cols != models::kRecognitionInputSize)
-    throw Error(ErrorCode::internal, "face chip must be 150x150 CV_32FC3");
-  state_->runner.run(normalize_hwc(chip.isContinuous() ? chip : chip.clone(), kFaceMean, 255.f));
-  const auto out = state_->runner.output(0);
-  return {std::vector<float>(out.begin(), out.end()), kEmbeddingModelId};
+std::vector<Embedding> FaceEmbedder::embed(std::span<const cv::Mat> chips, bool flip_average) {
+  for (const auto& chip : chips)
+    if (chip.type() != CV_32FC3 || chip.rows != kSize || chip.cols != kSize)
+      throw Error(ErrorCode::internal, "face chip must be 150x150 CV_32FC3");
+  // With flip averaging, chip i and its mirror image are items 2i and 2i+1 of the net's batch.
+  const std::size_t per_chip = flip_average ? 2 : 1;
+  std::vector<cv::Mat> items;
+  items.reserve(chips.size() * per_chip);
+  for (const auto& chip : chips) {
+    items.push_back(chip.isContinuous() ? chip : chip.clone());
+    if (flip_average) {
+      cv::Mat mirrored;
+      cv::flip(chip, mirrored, 1);
+      items.push_back(std::move(mirrored));
+    }
+  }
+  std::vector<float> descriptors(items.size() * models::kDescriptorSize);
+  std::vector<float> batch_input;
+  const std::size_t step = static_cast<std::size_t>(kMaxBatch) / per_chip * per_chip;
+  for (std::size_t first = 0; first < items.size(); first += step) {
+    const std::size_t count = std::min(step, items.size() - first);
+    batch_input.resize(count * kInputFloats);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto normalized = normalize_hwc(items[first + i], kFaceMean, 255.f);
+      std::copy(normalized.begin(), normalized.end(),
+                batch_input.begin() + static_cast<std::ptrdiff_t>(i * kInputFloats));
+    }
+    auto& runner = state_->runner(static_cast<int>(count));
+    runner.run(batch_input);
+    const auto out = runner.output(0);
+    std::copy(out.begin(), out.end(),
+              descriptors.begin() + static_cast<std::ptrdiff_t>(first * models::kDescriptorSize));
+  }
+  std::vector<Embedding> embeddings;
+  embeddings.reserve(chips.size());
+  for (std::size_t c = 0; c < chips.size(); ++c) {
+    std::vector<float> values(models::kDescriptorSize, 0.f);
+    for (std::size_t k = 0; k < per_chip; ++k) {
+      const float* d = descriptors.data() + (c * per_chip + k) * models::kDescriptorSize;
+      for (std::size_t j = 0; j < values.size(); ++j) values[j] += d[j];
+    }
+    if (per_chip > 1)
+      for (auto& v : values) v /= static_cast<float>(per_chip);
+    embeddings.push_back({std::move(values), kEmbeddingModelId});
+  }
+  return embeddings;
 }
 
 }  // namespace facematch

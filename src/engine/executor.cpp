@@ -1,11 +1,13 @@
 #include "engine/executor.hpp"
 
+#include <omp.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
-
 #include <dnnl.hpp>
-#include <omp.h>
+#include <optional>
+#include <unordered_map>
 
 #include "facematch/error.hpp"
 
@@ -21,8 +23,8 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-memory::desc activation_md(int batch, const Shape& s) {
-  return memory::desc({batch, s.c, s.h, s.w}, dt::f32, tag::nhwc);
+memory::desc activation_md(int batch, const Shape& s, dt type = dt::f32) {
+  return memory::desc({batch, s.c, s.h, s.w}, type, tag::nhwc);
 }
 
 dnnl::primitive_attr make_attr(Activation activation, float leaky_alpha) {
@@ -30,17 +32,25 @@ dnnl::primitive_attr make_attr(Activation activation, float leaky_alpha) {
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::post_ops ops;
   switch (activation) {
-    case Activation::none: break;
-    case Activation::relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
-    case Activation::relu6: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f); break;
-    case Activation::leaky: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, leaky_alpha, 0.f); break;
+    case Activation::none:
+      break;
+    case Activation::relu:
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      break;
+    case Activation::relu6:
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+      break;
+    case Activation::leaky:
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, leaky_alpha, 0.f);
+      break;
   }
   attr.set_post_ops(ops);
   return attr;
 }
 
-// Weights given in plain layout, reordered once into the layout the primitive asked for.
-memory prepare_weights(const std::vector<float>& plain, const memory::desc& plain_md, const memory::desc& wanted) {
+// Weights given in plain fp32 layout, reordered (and converted) once into what the primitive asked for.
+memory prepare_weights(const std::vector<float>& plain, const memory::desc& plain_md,
+                       const memory::desc& wanted) {
   auto& eng = cpu_engine();
   memory user(plain_md, eng, const_cast<float*>(plain.data()));
   memory prepared(wanted, eng);
@@ -76,17 +86,83 @@ struct Step {
 struct CompiledNet::Impl {
   std::vector<Step> steps;
   std::size_t scratchpad_bytes = 0;
+  std::vector<dt> value_types;
+  // bf16 nets: fp32 caller input -> bf16 value 0, and bf16 outputs -> fp32 copies.
+  std::optional<dnnl::reorder> input_reorder;
+  std::vector<std::optional<dnnl::reorder>> output_reorders;  // per output; empty when it is fp32
 };
 
 void set_threads_for_this_thread(int threads) { omp_set_num_threads(std::max(1, threads)); }
+int threads_for_this_thread() { return omp_get_max_threads(); }
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, omp_get_num_procs());
+}
+
+bool cpu_has_native_bf16() {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+std::string cpu_isa_name() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41:
+      return "sse41";
+    case dnnl::cpu_isa::avx:
+      return "avx";
+    case dnnl::cpu_isa::avx2:
+      return "avx2";
+    case dnnl::cpu_isa::avx2_vnni:
+      return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core:
+      return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "other";
+  }
+}
 
 CompiledNet::~CompiledNet() = default;
 
-CompiledNet::CompiledNet(NetDescription description, int batch)
-    : description_(std::move(description)), batch_(batch), impl_(std::make_unique<Impl>()) {
+CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
+    : description_(std::move(description)), batch_(batch), type_(type), impl_(std::make_unique<Impl>()) {
   auto& eng = cpu_engine();
   const auto& d = description_;
-  const auto md = [&](ValueId v) { return activation_md(batch_, d.shape(v)); };
+  const dt inner = type == DataType::bf16 ? dt::bf16 : dt::f32;
+  // Values between layers take the net's type. An output that only a conv or dense layer writes and
+  // nothing reads is written as fp32 directly, which saves a rounding and a conversion pass.
+  auto& types = impl_->value_types;
+  types.assign(d.value_count(), inner);
+  if (inner != dt::f32) {
+    std::vector<bool> read(d.value_count(), false), fp32_capable(d.value_count(), false);
+    for (std::size_t i = 0; i < d.ops().size(); ++i) {
+      std::visit(
+          [&](const auto& o) {
+            using T = std::decay_t<decltype(o)>;
+            if constexpr (std::is_same_v<T, Add>) {
+              read[static_cast<std::size_t>(o.a)] = read[static_cast<std::size_t>(o.b)] = true;
+            } else {
+              read[static_cast<std::size_t>(o.input)] = true;
+            }
+            fp32_capable[i + 1] = std::is_same_v<T, Conv> || std::is_same_v<T, Dense>;
+          },
+          d.ops()[i]);
+    }
+    for (const auto& o : d.outputs()) {
+      const auto v = static_cast<std::size_t>(o.value);
+      if (v != 0 && !read[v] && fp32_capable[v]) types[v] = dt::f32;
+    }
+  }
+  const auto md = [&](ValueId v) {
+    return activation_md(batch_, d.shape(v), types[static_cast<std::size_t>(v)]);
+  };
   try {
     for (std::size_t i = 0; i < d.ops().size(); ++i) {
       const ValueId out = static_cast<ValueId>(i + 1);
@@ -108,20 +184,21 @@ CompiledNet::CompiledNet(NetDescription description, int batch)
                 w_dims = {o.out_channels, in.c, o.kernel_h, o.kernel_w};
                 w_plain = tag::oihw;
               }
-              const memory::desc w_any(w_dims, dt::f32, tag::any);
+              const memory::desc w_any(w_dims, inner, tag::any);
               const bool has_bias = !o.bias.empty();
-              const memory::desc b_md = has_bias ? memory::desc({o.out_channels}, dt::f32, tag::x) : memory::desc();
+              const memory::desc b_md =
+                  has_bias ? memory::desc({o.out_channels}, dt::f32, tag::x) : memory::desc();
               dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                                   dnnl::algorithm::convolution_direct, md(o.input), w_any, b_md,
-                                                   md(out), strides, pad_l, pad_r);
+                                                   dnnl::algorithm::convolution_direct, md(o.input), w_any,
+                                                   b_md, md(out), strides, pad_l, pad_r);
               dnnl::convolution_forward::primitive_desc pd(desc, make_attr(o.activation, o.leaky_alpha), eng);
               step.primitive = dnnl::convolution_forward(pd);
               step.implementation = pd.impl_info_str();
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
               step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
               step.constant_args.push_back(
-                  {DNNL_ARG_WEIGHTS, prepare_weights(o.weights, memory::desc(w_dims, dt::f32, w_plain),
-                                                     pd.weights_desc())});
+                  {DNNL_ARG_WEIGHTS,
+                   prepare_weights(o.weights, memory::desc(w_dims, dt::f32, w_plain), pd.weights_desc())});
               if (has_bias) step.constant_args.push_back({DNNL_ARG_BIAS, make_bias(o.bias)});
             } else if constexpr (std::is_same_v<T, Pool>) {
               const auto alg = o.kind == PoolKind::max ? dnnl::algorithm::pooling_max
@@ -137,8 +214,8 @@ CompiledNet::CompiledNet(NetDescription description, int batch)
             } else if constexpr (std::is_same_v<T, GlobalAverage>) {
               const Shape& in = d.shape(o.input);
               dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                               dnnl::algorithm::pooling_avg_exclude_padding, md(o.input), md(out),
-                                               {1, 1}, {in.h, in.w}, {0, 0}, {0, 0});
+                                               dnnl::algorithm::pooling_avg_exclude_padding, md(o.input),
+                                               md(out), {1, 1}, {in.h, in.w}, {0, 0}, {0, 0});
               dnnl::pooling_forward::primitive_desc pd(desc, make_attr(Activation::none, 0.f), eng);
               step.primitive = dnnl::pooling_forward(pd);
               step.implementation = pd.impl_info_str();
@@ -163,27 +240,44 @@ CompiledNet::CompiledNet(NetDescription description, int batch)
               step.subregion_md = sub;
             } else {  // Dense
               const Shape& in = d.shape(o.input);
-              if (in.h != 1 || in.w != 1) throw Error(ErrorCode::model_error, "dense layer on a spatial input");
-              const memory::desc src({batch_, in.c}, dt::f32, tag::nc);
-              const memory::desc dst({batch_, o.out_features}, dt::f32, tag::nc);
-              const memory::desc w_any({o.out_features, in.c}, dt::f32, tag::any);
+              if (in.h != 1 || in.w != 1)
+                throw Error(ErrorCode::model_error, "dense layer on a spatial input");
+              const memory::desc src({batch_, in.c}, types[static_cast<std::size_t>(o.input)], tag::nc);
+              const memory::desc dst({batch_, o.out_features}, types[static_cast<std::size_t>(out)], tag::nc);
+              const memory::desc w_any({o.out_features, in.c}, inner, tag::any);
               const bool has_bias = !o.bias.empty();
-              const memory::desc b_md = has_bias ? memory::desc({o.out_features}, dt::f32, tag::x) : memory::desc();
-              dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, w_any, b_md, dst);
+              const memory::desc b_md =
+                  has_bias ? memory::desc({o.out_features}, dt::f32, tag::x) : memory::desc();
+              dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src, w_any, b_md,
+                                                     dst);
               dnnl::inner_product_forward::primitive_desc pd(desc, make_attr(Activation::none, 0.f), eng);
               step.primitive = dnnl::inner_product_forward(pd);
               step.implementation = pd.impl_info_str();
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
               step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
               step.constant_args.push_back(
-                  {DNNL_ARG_WEIGHTS, prepare_weights(o.weights, memory::desc({o.out_features, in.c}, dt::f32, tag::oi),
-                                                     pd.weights_desc())});
+                  {DNNL_ARG_WEIGHTS,
+                   prepare_weights(o.weights, memory::desc({o.out_features, in.c}, dt::f32, tag::oi),
+                                   pd.weights_desc())});
               if (has_bias) step.constant_args.push_back({DNNL_ARG_BIAS, make_bias(o.bias)});
             }
           },
           d.ops()[i]);
       impl_->scratchpad_bytes = std::max(impl_->scratchpad_bytes, step.scratchpad_bytes);
       impl_->steps.push_back(std::move(step));
+    }
+    if (inner != dt::f32) {
+      const memory::desc in_md = md(d.input());
+      impl_->input_reorder = dnnl::reorder(
+          dnnl::reorder::primitive_desc(eng, activation_md(batch_, d.shape(d.input())), eng, in_md));
+    }
+    for (const auto& o : d.outputs()) {
+      if (types[static_cast<std::size_t>(o.value)] == dt::f32) {
+        impl_->output_reorders.emplace_back();
+      } else {
+        impl_->output_reorders.emplace_back(dnnl::reorder(
+            dnnl::reorder::primitive_desc(eng, md(o.value), eng, activation_md(batch_, d.shape(o.value)))));
+      }
     }
   } catch (const dnnl::error& e) {
     throw Error(ErrorCode::model_error, "net " + d.name() + ": oneDNN rejected a layer: " + e.what());
@@ -201,15 +295,20 @@ struct NetRunner::State {
   std::vector<memory> values;
   memory scratchpad;
   std::vector<std::unordered_map<int, memory>> step_args;  // bound once: the buffers never move
+  memory input_f32;                                        // bf16 nets: where the caller's input is staged
+  std::vector<memory> outputs_f32;  // bf16 nets: fp32 copies of bf16 outputs (else empty memory)
+  std::unordered_map<ValueId, memory> debug_f32;  // value() conversions of bf16 values
 };
 
 NetRunner::~NetRunner() = default;
 
-NetRunner::NetRunner(std::shared_ptr<const CompiledNet> net) : net_(std::move(net)), state_(std::make_unique<State>()) {
+NetRunner::NetRunner(std::shared_ptr<const CompiledNet> net)
+    : net_(std::move(net)), state_(std::make_unique<State>()) {
   auto& eng = cpu_engine();
   const auto& d = net_->description();
   for (std::size_t v = 0; v < d.value_count(); ++v) {
-    memory m(activation_md(net_->batch(), d.shape(static_cast<ValueId>(v))), eng);
+    memory m(activation_md(net_->batch(), d.shape(static_cast<ValueId>(v)), net_->impl().value_types[v]),
+             eng);
     // Zero everything once: ZeroPad outputs rely on the cells they never write staying zero.
     std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
     state_->values.push_back(std::move(m));
@@ -218,38 +317,73 @@ NetRunner::NetRunner(std::shared_ptr<const CompiledNet> net) : net_(std::move(ne
       memory(memory::desc({static_cast<memory::dim>(net_->impl().scratchpad_bytes)}, dt::u8, tag::x), eng);
   for (const auto& step : net_->impl().steps) {
     std::unordered_map<int, memory> args;
-    for (const auto& [arg, value] : step.value_args) args.emplace(arg, state_->values[static_cast<std::size_t>(value)]);
+    for (const auto& [arg, value] : step.value_args)
+      args.emplace(arg, state_->values[static_cast<std::size_t>(value)]);
     for (const auto& [arg, mem] : step.constant_args) args.emplace(arg, mem);
     if (step.writes_subregion) {
-      args[DNNL_ARG_TO] =
-          memory(step.subregion_md, eng, state_->values[static_cast<std::size_t>(step.output)].get_data_handle());
+      args[DNNL_ARG_TO] = memory(step.subregion_md, eng,
+                                 state_->values[static_cast<std::size_t>(step.output)].get_data_handle());
     } else {
       args.emplace(DNNL_ARG_SCRATCHPAD, state_->scratchpad);
     }
     state_->step_args.push_back(std::move(args));
   }
+  if (net_->impl().input_reorder)
+    state_->input_f32 = memory(activation_md(net_->batch(), d.shape(d.input())), eng);
+  for (std::size_t i = 0; i < d.outputs().size(); ++i) {
+    state_->outputs_f32.push_back(
+        net_->impl().output_reorders[i]
+            ? memory(activation_md(net_->batch(), d.shape(d.outputs()[i].value)), eng)
+            : memory());
+  }
 }
 
 void NetRunner::run(std::span<const float> input) {
-  auto& in = state_->values[0];
+  const auto& impl = net_->impl();
+  auto& in = impl.input_reorder ? state_->input_f32 : state_->values[0];
   if (input.size() * sizeof(float) != in.get_desc().get_size())
     throw Error(ErrorCode::internal, "net " + net_->description().name() + ": input has the wrong size");
   std::memcpy(in.get_data_handle(), input.data(), input.size_bytes());
+  state_->debug_f32.clear();
   try {
-    const auto& steps = net_->impl().steps;
-    for (std::size_t i = 0; i < steps.size(); ++i) steps[i].primitive.execute(state_->stream, state_->step_args[i]);
-    state_->stream.wait();
+    auto& stream = state_->stream;
+    if (impl.input_reorder) impl.input_reorder->execute(stream, in, state_->values[0]);
+    const auto& steps = impl.steps;
+    for (std::size_t i = 0; i < steps.size(); ++i) steps[i].primitive.execute(stream, state_->step_args[i]);
+    const auto& outputs = net_->description().outputs();
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      if (impl.output_reorders[i])
+        impl.output_reorders[i]->execute(stream, state_->values[static_cast<std::size_t>(outputs[i].value)],
+                                         state_->outputs_f32[i]);
+    }
+    stream.wait();
   } catch (const dnnl::error& e) {
     throw Error(ErrorCode::internal, "net " + net_->description().name() + ": oneDNN failed: " + e.what());
   }
 }
 
+namespace {
+std::span<const float> as_floats(const memory& m) {
+  return {static_cast<const float*>(m.get_data_handle()), m.get_desc().get_size() / sizeof(float)};
+}
+}  // namespace
+
 std::span<const float> NetRunner::value(ValueId id) const {
   const auto& m = state_->values.at(static_cast<std::size_t>(id));
-  return {static_cast<const float*>(m.get_data_handle()), m.get_desc().get_size() / sizeof(float)};
+  if (m.get_desc().data_type() == dt::f32) return as_floats(m);
+  auto& copy = state_->debug_f32[id];
+  if (!copy) {
+    copy = memory(activation_md(net_->batch(), net_->description().shape(id)), cpu_engine());
+    memory source = m;  // a handle copy: execute() wants a non-const memory
+    dnnl::reorder(source, copy).execute(state_->stream, source, copy);
+    state_->stream.wait();
+  }
+  return as_floats(copy);
 }
 
 std::span<const float> NetRunner::output(std::size_t i) const {
+  const auto& converted = state_->outputs_f32.at(i);
+  if (converted) return as_floats(converted);
   return value(net_->description().outputs().at(i).value);
 }
 

@@ -2,6 +2,7 @@
 // FaceLandmark68NetBase.postProcess maps the outputs back, extendWithFaceLandmarks shifts them.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "engine/executor.hpp"
@@ -11,57 +12,21 @@
 #include "models/landmark68_net.hpp"
 
 namespace facematch {
+namespace {
 
-struct LandmarkDetector::State {
-  engine::NetRunner runner;
-};
+constexpr int kSize = models::kLandmarkInputSize;
+constexpr std::size_t kInputFloats = static_cast<std::size_t>(kSize) * kSize * 3;
 
-LandmarkDetector::LandmarkDetector(std::shared_ptr<const Models> models) {
-  if (!models) throw Error(ErrorCode::internal, "LandmarkDetector needs loaded models");
-  const auto net = models->compiled(models::kLandmark68Model, 1, [&] {
-    return models::describe_landmark68_net(models->weights(models::kLandmark68Model));
-  });
-  state_.reset(new State{engine::NetRunner(net)});
-}
-
-LandmarkDetector::~LandmarkDetector() = default;
-
-std::array<float, 136> LandmarkDetector::run_net(std::span<const float> input) {
-  constexpr int size = models::kLandmarkInputSize;
-  if (input.size() != static_cast<std::size_t>(size) * size * 3)
-    throw Error(ErrorCode::invalid_argument,
-                "landmark net input must be 112x112x3 floats, got " + std::to_string(input.size()));
-  // normalize_hwc only reads the image; the const_cast lets it view the caller's buffer without a copy.
-  const cv::Mat view(size, size, CV_32FC3, const_cast<float*>(input.data()));
-  state_->runner.run(normalize_hwc(view, kFaceMean, 255.f));
-  const auto out = state_->runner.output(0);
-  std::array<float, 136> raw{};
-  std::copy(out.begin(), out.end(), raw.begin());
-  return raw;
-}
-
-Landmarks68 LandmarkDetector::detect(const cv::Mat& rgb, const Detection& detection) {
-  if (rgb.empty() || rgb.type() != CV_8UC3)
-    throw Error(ErrorCode::invalid_argument, "landmark detection needs an 8-bit RGB image");
-  const cv::Rect crop = clip_and_floor(detection.box, rgb.cols, rgb.rows);
-  if (crop.width <= 0 || crop.height <= 0)
-    throw Error(ErrorCode::invalid_argument, "the face box lies outside the image");
-  constexpr int size = models::kLandmarkInputSize;
-  // A copy, not a view: copyMakeBorder fills the padding of a ROI from the pixels around it, whereas
-  // face-api pads the sliced crop with zeros.
-  const cv::Mat input = face_api_net_input(rgb(crop), size, /*center=*/true);
-  state_->runner.run(normalize_hwc(input, kFaceMean, 255.f));
-  const auto raw = state_->runner.output(0);
-
-  // postProcess works on float32 tensors (tf.fill of the JS numbers) and assumes the padding is split
-  // evenly, although padToSquare puts the odd pixel after the image: kept, to match face-api.
+// postProcess works on float32 tensors (tf.fill of the JS numbers) and assumes the padding is split
+// evenly, although padToSquare puts the odd pixel after the image: kept, to match face-api.
+Landmarks68 to_image_points(const float* raw, const cv::Rect& crop, const Detection& detection) {
   const double w = crop.width, h = crop.height;
-  const double scale = size / std::max(w, h);
+  const double scale = kSize / std::max(w, h);
   const double scaled_w = w * scale, scaled_h = h * scale;
   const float pad_x = static_cast<float>(scaled_w < scaled_h ? std::abs(scaled_w - scaled_h) / 2 : 0.0);
   const float pad_y = static_cast<float>(scaled_h < scaled_w ? std::abs(scaled_w - scaled_h) / 2 : 0.0);
   const float div_x = static_cast<float>(scaled_w), div_y = static_cast<float>(scaled_h);
-  const float input_size = size;
+  const float input_size = kSize;
 
   // FaceLandmarks scales the relative points by the crop size; shiftBy goes back to relative
   // positions and scales again before adding the box origin (unfloored, unclipped), all in double.
@@ -72,6 +37,88 @@ Landmarks68 LandmarkDetector::detect(const cv::Mat& rgb, const Detection& detect
     const double rel_y = (raw[2 * i + 1] * input_size - pad_y) / div_y;
     const double unshifted_x = rel_x * w, unshifted_y = rel_y * h;
     points[i] = {(unshifted_x / w) * w + shift_x, (unshifted_y / h) * h + shift_y};
+  }
+  return points;
+}
+
+}  // namespace
+
+struct LandmarkDetector::State {
+  std::shared_ptr<const Models> models;
+  std::map<int, engine::NetRunner> runners;  // by batch size, created on first use
+
+  engine::NetRunner& runner(int batch) {
+    auto it = runners.find(batch);
+    if (it == runners.end()) {
+      const Models& m = *models;
+      auto net = m.compiled(models::kLandmark68Model, batch, [&m] {
+        return models::describe_landmark68_net(m.weights(models::kLandmark68Model));
+      });
+      it = runners.try_emplace(batch, std::move(net)).first;
+    }
+    return it->second;
+  }
+};
+
+LandmarkDetector::LandmarkDetector(std::shared_ptr<const Models> models) {
+  if (!models) throw Error(ErrorCode::internal, "LandmarkDetector needs loaded models");
+  state_.reset(new State{std::move(models), {}});
+  state_->runner(1);  // compile now, so a bad model fails here and the first call is not slower
+}
+
+LandmarkDetector::~LandmarkDetector() = default;
+
+std::array<float, 136> LandmarkDetector::run_net(std::span<const float> input) {
+  if (input.size() != kInputFloats)
+    throw Error(ErrorCode::invalid_argument,
+                "landmark net input must be 112x112x3 floats, got " + std::to_string(input.size()));
+  // normalize_hwc only reads the image; the const_cast lets it view the caller's buffer without a copy.
+  const cv::Mat view(kSize, kSize, CV_32FC3, const_cast<float*>(input.data()));
+  auto& runner = state_->runner(1);
+  runner.run(normalize_hwc(view, kFaceMean, 255.f));
+  const auto out = runner.output(0);
+  std::array<float, 136> raw{};
+  std::copy(out.begin(), out.end(), raw.begin());
+  return raw;
+}
+
+Landmarks68 LandmarkDetector::detect(const cv::Mat& rgb, const Detection& detection) {
+  const FaceInImage face{&rgb, detection};
+  return detect(std::span<const FaceInImage>(&face, 1)).front();
+}
+
+std::vector<Landmarks68> LandmarkDetector::detect(std::span<const FaceInImage> faces) {
+  std::vector<cv::Rect> crops;
+  crops.reserve(faces.size());
+  for (const auto& f : faces) {
+    if (!f.rgb || f.rgb->empty() || f.rgb->type() != CV_8UC3)
+      throw Error(ErrorCode::invalid_argument, "landmark detection needs an 8-bit RGB image");
+    const cv::Rect crop = clip_and_floor(f.detection.box, f.rgb->cols, f.rgb->rows);
+    if (crop.width <= 0 || crop.height <= 0)
+      throw Error(ErrorCode::invalid_argument, "the face box lies outside the image");
+    crops.push_back(crop);
+  }
+  std::vector<Landmarks68> points;
+  points.reserve(faces.size());
+  std::vector<float> batch_input;
+  for (std::size_t first = 0; first < faces.size(); first += kMaxBatch) {
+    const std::size_t count = std::min<std::size_t>(kMaxBatch, faces.size() - first);
+    batch_input.resize(count * kInputFloats);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& f = faces[first + i];
+      // A copy, not a view: copyMakeBorder fills the padding of a ROI from the pixels around it, whereas
+      // face-api pads the sliced crop with zeros.
+      const cv::Mat input = face_api_net_input((*f.rgb)(crops[first + i]), kSize, /*center=*/true);
+      const auto normalized = normalize_hwc(input, kFaceMean, 255.f);
+      std::copy(normalized.begin(), normalized.end(),
+                batch_input.begin() + static_cast<std::ptrdiff_t>(i * kInputFloats));
+    }
+    auto& runner = state_->runner(static_cast<int>(count));
+    runner.run(batch_input);
+    const auto raw = runner.output(0);
+    for (std::size_t i = 0; i < count; ++i)
+      points.push_back(to_image_points(raw.data() + i * models::kLandmarkOutputs, crops[first + i],
+                                       faces[first + i].detection));
   }
   return points;
 }

@@ -25,6 +25,7 @@ nlohmann::json analysis_json(const ImageAnalysis& a) {
   nlohmann::json j = {
       {"width", a.width}, {"height", a.height}, {"faces", std::move(faces)}, {"chosen_face", a.chosen}};
   if (a.whole_image_face) j["whole_image_face"] = true;
+  j["precision"] = to_string(a.precision);
   return j;
 }
 
@@ -37,10 +38,21 @@ nlohmann::json verification_json(const Verification& v) {
       {"model", v.model},
       {"detector", to_string(v.detector)},
       {"align", to_string(v.align)},
+      {"precision", to_string(v.precision)},
       {"img1", analysis_json(v.first)},
       {"img2", analysis_json(v.second)},
       {"time_ms",
        {{"img1", times_json(v.first.times)}, {"img2", times_json(v.second.times)}, {"total", v.total_ms}}}};
+}
+
+nlohmann::json operating_point_json(const ResolvedOperatingPoint& op) {
+  nlohmann::json j = {{"name", op.point.name},
+                      {"threshold", op.point.threshold},
+                      {"calibration_tar", op.point.tar},
+                      {"calibration_far", op.point.far},
+                      {"source", op.origin}};
+  if (op.point.target_far) j["target_far"] = *op.point.target_far;
+  return j;
 }
 
 }  // namespace facematch::report

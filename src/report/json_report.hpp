@@ -3,15 +3,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "facematch/operating_point.hpp"
 #include "facematch/verifier.hpp"
 
 namespace facematch::report {
 
 nlohmann::json face_json(const Face& face);
 nlohmann::json times_json(const StageTimes& times);
-// width, height, faces (box, score, landmarks), chosen face index, and stage times.
+// width, height, faces (box, score, landmarks), chosen face index, precision, and stage times.
 nlohmann::json analysis_json(const ImageAnalysis& analysis);
-// verified, match ("Yes"/"No"), distance, threshold, model, detector, align, img1/img2 analyses, time_ms.
+// verified, match ("Yes"/"No"), distance, threshold, model, detector, align, precision, img1/img2
+// analyses, time_ms.
 nlohmann::json verification_json(const Verification& v);
+// The "operating_point" member of a verification whose threshold came from an operating point: name,
+// threshold, target_far (absent for best-accuracy), the TAR and FAR measured at calibration, and source
+// (the file, or "built-in").
+nlohmann::json operating_point_json(const ResolvedOperatingPoint& op);
 
 }  // namespace facematch::report

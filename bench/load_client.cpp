@@ -1,0 +1,144 @@
+// Load client for `facematch serve` (bench/load.sh drives it): posts the same /verify request from N
+// keep-alive connections and reports throughput, latency percentiles, statuses and the server's RSS.
+//
+//   facematch_load --port P --img1 A.jpg --img2 B.jpg [--pixels 307200] [--concurrency 4]
+//                  [--requests 200] [--pid SERVER_PID]
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+std::string base64(const std::vector<unsigned char>& bytes) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    for (int s : {18, 12, 6, 0}) out += alphabet[(v >> s) & 63];
+  }
+  if (i < bytes.size()) {
+    const bool two = i + 1 < bytes.size();
+    const unsigned v = (bytes[i] << 16) | (two ? bytes[i + 1] << 8 : 0);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += two ? alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// The photo re-encoded as JPEG (quality 90) at about `pixels` pixels, keeping its aspect ratio.
+std::string photo(const std::string& path, double pixels, int& width, int& height) {
+  const cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
+  if (image.empty()) throw std::runtime_error("cannot read " + path);
+  const double scale = std::sqrt(pixels / (static_cast<double>(image.cols) * image.rows));
+  cv::Mat resized;
+  cv::resize(image, resized, cv::Size(), scale, scale, cv::INTER_AREA);
+  width = resized.cols;
+  height = resized.rows;
+  std::vector<unsigned char> jpeg;
+  cv::imencode(".jpg", resized, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  return base64(jpeg);
+}
+
+long rss_kib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(std::min<double>(v.size() - 1, std::ceil(p * v.size()) - 1));
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int port = 8080, concurrency = 4, requests = 200, pid = 0;
+  double pixels = 640 * 480;
+  std::string img1, img2;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--port")
+      port = std::stoi(value);
+    else if (flag == "--img1")
+      img1 = value;
+    else if (flag == "--img2")
+      img2 = value;
+    else if (flag == "--pixels")
+      pixels = std::stod(value);
+    else if (flag == "--concurrency")
+      concurrency = std::stoi(value);
+    else if (flag == "--requests")
+      requests = std::stoi(value);
+    else if (flag == "--pid")
+      pid = std::stoi(value);
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  int w1 = 0, h1 = 0, w2 = 0, h2 = 0;
+  const std::string body =
+      nlohmann::json{{"img1", photo(img1, pixels, w1, h1)}, {"img2", photo(img2, pixels, w2, h2)}}.dump();
+
+  const long rss_before = pid ? rss_kib(pid) : -1;
+  std::atomic<int> next{0};
+  std::mutex mutex;
+  std::vector<double> latencies_ms;
+  std::map<int, int> statuses;
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_keep_alive(true);
+      client.set_read_timeout(std::chrono::seconds(120));
+      std::vector<double> mine;
+      std::map<int, int> mine_status;
+      while (next.fetch_add(1) < requests) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto r = client.Post("/verify", body, "application/json");
+        mine.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        ++mine_status[r ? r->status : -1];
+      }
+      std::lock_guard lock(mutex);
+      latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+      for (const auto& [s, n] : mine_status) statuses[s] += n;
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const long rss_after = pid ? rss_kib(pid) : -1;
+
+  std::string status_text;
+  for (const auto& [s, n] : statuses)
+    status_text.append(" ").append(std::to_string(s)).append(":").append(std::to_string(n));
+  std::printf(
+      "concurrency %2d  requests %5d  %6.1f verifications/s  p50 %7.1f ms  p99 %7.1f ms  statuses%s  "
+      "(images %dx%d, %dx%d)",
+      concurrency, requests, statuses[200] / seconds, percentile(latencies_ms, 0.5),
+      percentile(latencies_ms, 0.99), status_text.c_str(), w1, h1, w2, h2);
+  if (pid) std::printf("  RSS %ld -> %ld KiB", rss_before, rss_after);
+  std::printf("\n");
+  return statuses[200] == requests ? 0 : 1;
+}

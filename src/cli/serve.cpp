@@ -1,0 +1,141 @@
+// `serve`: the HTTP service. Flags have FACEMATCH_* environment twins so containers need no wrapper.
+#include <pthread.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "cli/common.hpp"
+#include "facematch/error.hpp"
+#include "server/server.hpp"
+
+namespace facematch::cli {
+namespace {
+
+struct ServeArgs {
+  CommonOptions common;
+  server::ServerConfig config;
+  double max_body_mb = 20;
+  std::string api_keys_file;
+  std::string log_level = "info";
+};
+
+int run_serve(ServeArgs& args) {
+  // Every thread started from here on inherits this mask, so only the waiter below sees the signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a client closing early must not kill the process
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("facematch"));
+  spdlog::set_level(spdlog::level::from_str(args.log_level));
+
+  auto& config = args.config;
+  config.pipeline = args.common.pipeline();
+  if (!(args.max_body_mb > 0)) throw Error(ErrorCode::invalid_argument, "--max-body-mb must be positive");
+  config.max_body_bytes = static_cast<std::size_t>(args.max_body_mb * 1024 * 1024);
+  if (!(config.threshold > 0)) throw Error(ErrorCode::invalid_argument, "--threshold must be positive");
+  if (!args.api_keys_file.empty()) config.api_keys = server::read_api_keys(args.api_keys_file);
+  if (const char* env = std::getenv("FACEMATCH_API_KEYS"); env && *env) {
+    for (auto& key : server::split_api_keys(env)) config.api_keys.push_back(std::move(key));
+  }
+
+  server::Service service(load_models(args.common), config);
+  const int port = service.bind();
+  std::printf("facematch listening on http://%s:%d\n", config.bind.c_str(), port);
+  std::fflush(stdout);
+  spdlog::info("workers {}, queue {}, max body {} MB, API keys {}",
+               config.workers ? config.workers : std::thread::hardware_concurrency(), config.queue,
+               args.max_body_mb, config.api_keys.empty() ? "off" : "on");
+
+  std::thread signal_waiter([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    spdlog::info("signal {}: finishing in-flight requests", signal);
+    service.shutdown();
+  });
+  bool warm_up_failed = false;
+  std::thread warm_up([&] {
+    try {
+      service.warm_up();
+      spdlog::info("ready");
+    } catch (const std::exception& e) {
+      spdlog::error("warm-up inference failed: {}", e.what());
+      warm_up_failed = true;
+      pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    }
+  });
+  service.run();
+  warm_up.join();
+  // run() also returns when listening fails; the waiter must then be woken to be joined.
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
+  spdlog::info("stopped");
+  return warm_up_failed ? kExitError : 0;
+}
+
+}  // namespace
+
+void add_serve_commands(CLI::App& app, CommandTable& commands) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Run the HTTP verification service (see README: Service)");
+  auto& c = args->config;
+  cmd->add_option("--port", c.port, "TCP port; 0 picks a free one")
+      ->envname("FACEMATCH_PORT")
+      ->capture_default_str();
+  cmd->add_option("--bind", c.bind, "Address to listen on (0.0.0.0 for every interface)")
+      ->envname("FACEMATCH_BIND")
+      ->capture_default_str();
+  cmd->add_option("--workers", c.workers, "Inference workers; 0 = one per core")
+      ->envname("FACEMATCH_WORKERS")
+      ->capture_default_str();
+  cmd->add_option("--queue", c.queue, "Requests that may wait for a worker; more are refused with 429")
+      ->envname("FACEMATCH_QUEUE")
+      ->capture_default_str();
+  cmd->add_option("--max-body-mb", args->max_body_mb, "Refuse larger request bodies with 413")
+      ->envname("FACEMATCH_MAX_BODY_MB")
+      ->capture_default_str();
+  cmd->add_option("--threshold", c.threshold, "Same person when distance < threshold (requests may override)")
+      ->envname("FACEMATCH_THRESHOLD")
+      ->capture_default_str();
+  cmd->add_option(
+         "--api-keys", args->api_keys_file,
+         "File of API keys, one per line; also $FACEMATCH_API_KEYS (comma separated). Unset: no keys")
+      ->envname("FACEMATCH_API_KEYS_FILE");
+  cmd->add_option("--max-embed-images", c.max_embed_images, "Most images per /embed request")
+      ->envname("FACEMATCH_MAX_EMBED_IMAGES")
+      ->capture_default_str();
+  cmd->add_option("--read-timeout", c.read_timeout_s, "Seconds a client may stall while sending")
+      ->envname("FACEMATCH_READ_TIMEOUT")
+      ->capture_default_str();
+  cmd->add_option("--write-timeout", c.write_timeout_s, "Seconds a client may stall while receiving")
+      ->envname("FACEMATCH_WRITE_TIMEOUT")
+      ->capture_default_str();
+  cmd->add_option("--keep-alive-timeout", c.keep_alive_timeout_s, "Seconds an idle connection is kept open")
+      ->envname("FACEMATCH_KEEP_ALIVE_TIMEOUT")
+      ->capture_default_str();
+  cmd->add_option("--keep-alive-max", c.keep_alive_max_requests,
+                  "Requests per connection before it is closed")
+      ->envname("FACEMATCH_KEEP_ALIVE_MAX")
+      ->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error or off")
+      ->envname("FACEMATCH_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  add_common(*cmd, args->common, true);
+  cmd->remove_option(cmd->get_option("--json"));
+  for (const auto& [flag, env] : {std::pair{"--detector", "FACEMATCH_DETECTOR"},
+                                  {"--align", "FACEMATCH_ALIGN"},
+                                  {"--face-policy", "FACEMATCH_FACE_POLICY"},
+                                  {"--min-score", "FACEMATCH_MIN_SCORE"},
+                                  {"--max-megapixels", "FACEMATCH_MAX_MEGAPIXELS"}})
+    cmd->get_option(flag)->envname(env);
+  commands.push_back({cmd, [args] { return run_serve(*args); }});
+}
+
+}  // namespace facematch::cli

@@ -1,0 +1,32 @@
+// The service's error vocabulary: a status, a stable snake_case code and a message that says what to
+// do. Library errors (facematch::Error) are mapped to it in one place (from_library_error).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "facematch/error.hpp"
+
+namespace facematch::server {
+
+class HttpError : public std::runtime_error {
+ public:
+  HttpError(int status, std::string code, const std::string& message)
+      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+  int status() const noexcept { return status_; }
+  const std::string& code() const noexcept { return code_; }
+
+ private:
+  int status_;
+  std::string code_;
+};
+
+inline HttpError bad_request(const std::string& message) { return {400, "bad_request", message}; }
+inline HttpError bad_image(const std::string& message) { return {400, "bad_image", message}; }
+
+// invalid_argument -> 400 bad_request, bad_image -> 400, image_too_large -> 413, no_face and
+// too_many_faces -> 422, everything else (model, io, internal) -> 500 internal with a generic message,
+// since those are never the caller's fault and their text may name server paths.
+HttpError from_library_error(const Error& error);
+
+}  // namespace facematch::server

@@ -1,0 +1,286 @@
+#include "server/request_parse.hpp"
+
+#include <simdjson.h>
+
+#include <array>
+#include <cmath>
+
+#include "server/http_error.hpp"
+
+namespace facematch::server {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+simdjson::dom::element parse_json(simdjson::dom::parser& parser, std::string_view body) {
+  element doc;
+  // The parser needs SIMDJSON_PADDING readable bytes past the end; padded_string copies the body once.
+  const simdjson::padded_string padded(body);
+  if (const auto error = parser.parse(padded).get(doc); error)
+    throw bad_request(std::string("the body is not valid JSON: ") + simdjson::error_message(error));
+  if (!doc.is_object()) throw bad_request("the body must be a JSON object");
+  // The document lives in the parser's own buffers, so `padded` may go away now.
+  return doc;
+}
+
+std::optional<element> field(const element& object, std::string_view key) {
+  element value;
+  if (object.get_object()[key].get(value) != simdjson::SUCCESS) return std::nullopt;
+  if (value.is_null()) return std::nullopt;
+  return value;
+}
+
+std::string_view string_field(const element& value, std::string_view key) {
+  std::string_view s;
+  if (value.get_string().get(s) != simdjson::SUCCESS)
+    throw bad_request("'" + std::string(key) + "' must be a string");
+  return s;
+}
+
+Bytes image_field(const element& object, std::string_view key, std::size_t max_bytes) {
+  const auto value = field(object, key);
+  if (!value) throw bad_request("missing field '" + std::string(key) + "' (a base64-encoded image)");
+  const auto text = string_field(*value, key);
+  // Base64 inflates by 4/3: refuse before decoding anything that cannot fit.
+  if (text.size() / 4 * 3 > max_bytes + 3)
+    throw HttpError(
+        413, "image_too_large",
+        std::string(key) + ": the image is over the limit of " + std::to_string(max_bytes) + " bytes");
+  return decode_base64_image(text, key);
+}
+
+RequestOptions json_options(const element& object) {
+  RequestOptions o;
+  if (const auto t = field(object, "threshold")) {
+    double value = 0;
+    if (t->get_double().get(value) != simdjson::SUCCESS) throw bad_request("'threshold' must be a number");
+    o.threshold = value;
+  }
+  if (const auto d = field(object, "detector")) o.detector = std::string(string_field(*d, "detector"));
+  if (const auto a = field(object, "align")) o.align = std::string(string_field(*a, "align"));
+  if (const auto p = field(object, "face_policy"))
+    o.face_policy = std::string(string_field(*p, "face_policy"));
+  return o;
+}
+
+constexpr std::array<std::int8_t, 256> base64_table() {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  t['-'] = 62;  // URL-safe alphabet
+  t['_'] = 63;
+  return t;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// One colour plane value: a JSON number 0..255, rounded to nearest.
+std::uint8_t channel(const element& value, std::string_view field_name) {
+  double v = 0;
+  if (value.get_double().get(v) != simdjson::SUCCESS)
+    throw bad_request("'" + std::string(field_name) + "' holds a non-number where a pixel value belongs");
+  if (!(v >= 0 && v <= 255))
+    throw bad_request("'" + std::string(field_name) + "' holds a pixel value outside 0..255");
+  return static_cast<std::uint8_t>(std::lround(v));
+}
+
+simdjson::dom::array array_of(const element& value, std::string_view field_name, const char* what) {
+  simdjson::dom::array a;
+  if (value.get_array().get(a) != simdjson::SUCCESS)
+    throw bad_request("'" + std::string(field_name) +
+                      "' must be a nested list of shape [1][H][W][3] or "
+                      "[H][W][3]; found a non-list where " +
+                      what + " belongs");
+  return a;
+}
+
+cv::Mat legacy_image(const element& object, std::string_view key, std::size_t max_pixels, int min_side) {
+  const auto value = field(object, key);
+  if (!value)
+    throw bad_request("missing field '" + std::string(key) + "' (a nested list [1][H][W][3] of BGR values)");
+  auto rows = array_of(*value, key, "the image");
+  // [1][H][W][3] when value[0][0][0] is itself a list; then the batch of one is unwrapped.
+  element e0, e00, e000;
+  simdjson::dom::array a0, a00;
+  const bool four_d = rows.at(0).get(e0) == simdjson::SUCCESS &&
+                      e0.get_array().get(a0) == simdjson::SUCCESS && a0.at(0).get(e00) == simdjson::SUCCESS &&
+                      e00.get_array().get(a00) == simdjson::SUCCESS &&
+                      a00.at(0).get(e000) == simdjson::SUCCESS && e000.is_array();
+  if (four_d) {
+    if (rows.size() != 1)
+      throw bad_request("'" + std::string(key) + "' has a batch dimension of " + std::to_string(rows.size()) +
+                        "; send one image per field ([1][H][W][3])");
+    rows = a0;
+  }
+  const std::size_t height = rows.size();
+  element row0;
+  if (height == 0 || rows.at(0).get(row0) != simdjson::SUCCESS)
+    throw bad_image("'" + std::string(key) + "' is an empty image");
+  const std::size_t width = array_of(row0, key, "a row").size();
+  if (width != 0 && height > max_pixels / width)
+    throw HttpError(413, "image_too_large",
+                    std::string(key) + ": " + std::to_string(width) + "x" + std::to_string(height) +
+                        " is over the limit of " + std::to_string(max_pixels) + " pixels");
+  if (width < static_cast<std::size_t>(min_side) || height < static_cast<std::size_t>(min_side))
+    throw bad_image("'" + std::string(key) + "' is " + std::to_string(width) + "x" + std::to_string(height) +
+                    "; images must be at least " + std::to_string(min_side) + " pixels on each side");
+
+  cv::Mat rgb(static_cast<int>(height), static_cast<int>(width), CV_8UC3);
+  int y = 0;
+  for (const element row_value : rows) {
+    const auto row = array_of(row_value, key, "a row");
+    if (row.size() != width)
+      throw bad_request("'" + std::string(key) + "' is ragged: row " + std::to_string(y) + " has " +
+                        std::to_string(row.size()) + " pixels, row 0 has " + std::to_string(width));
+    auto* out = rgb.ptr<std::uint8_t>(y);
+    for (const element pixel_value : row) {
+      const auto pixel = array_of(pixel_value, key, "a pixel");
+      if (pixel.size() != 3)
+        throw bad_request("'" + std::string(key) + "' has a pixel with " + std::to_string(pixel.size()) +
+                          " values; each pixel is [b, g, r]");
+      std::array<std::uint8_t, 3> bgr{};
+      int c = 0;
+      for (const element v : pixel) bgr[c++] = channel(v, key);
+      out[0] = bgr[2];
+      out[1] = bgr[1];
+      out[2] = bgr[0];
+      out += 3;
+    }
+    ++y;
+  }
+  return rgb;
+}
+
+}  // namespace
+
+PipelineOptions RequestOptions::apply(PipelineOptions base) const {
+  try {
+    if (detector) base.detector.kind = parse_detector(*detector);
+    if (align) base.align = parse_align(*align);
+    if (face_policy) base.face_policy = parse_face_policy(*face_policy);
+  } catch (const Error& e) {
+    throw bad_request(e.what());
+  }
+  return base;
+}
+
+double RequestOptions::threshold_or(double fallback) const {
+  if (!threshold) return fallback;
+  if (!std::isfinite(*threshold) || !(*threshold > 0))
+    throw bad_request("'threshold' must be a positive number (default " + std::to_string(fallback) + ")");
+  return *threshold;
+}
+
+Bytes decode_base64_image(std::string_view text, std::string_view field_name) {
+  if (text.starts_with("data:")) {
+    const auto comma = text.find(',');
+    if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos)
+      throw bad_image("'" + std::string(field_name) + "' is a data URI without ';base64,' data");
+    text.remove_prefix(comma + 1);
+  }
+  static constexpr auto table = base64_table();
+  Bytes out;
+  out.reserve(text.size() / 4 * 3 + 3);
+  std::uint32_t accumulator = 0;
+  int bits = 0;
+  std::size_t padding = 0;
+  for (const char c : text) {
+    if (is_space(c)) continue;
+    if (c == '=') {
+      ++padding;
+      continue;
+    }
+    const auto v = table[static_cast<unsigned char>(c)];
+    if (v < 0 || padding > 0)
+      throw bad_image("'" + std::string(field_name) +
+                      "' is not base64 (send the image file's bytes base64-encoded; file paths and URLs are "
+                      "not accepted)");
+    accumulator = (accumulator << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>(accumulator >> bits));
+    }
+  }
+  if (padding > 2 || bits >= 6) throw bad_image("'" + std::string(field_name) + "' is truncated base64");
+  if (out.empty()) throw bad_image("'" + std::string(field_name) + "' is empty");
+  return out;
+}
+
+VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_bytes) {
+  simdjson::dom::parser parser;
+  const auto doc = parse_json(parser, body);
+  VerifyRequest r;
+  r.options = json_options(doc);
+  r.img1 = image_field(doc, "img1", max_image_bytes);
+  r.img2 = image_field(doc, "img2", max_image_bytes);
+  return r;
+}
+
+ImagesRequest parse_images_json(std::string_view body, bool allow_many, std::size_t max_images,
+                                std::size_t max_image_bytes) {
+  simdjson::dom::parser parser;
+  const auto doc = parse_json(parser, body);
+  ImagesRequest r;
+  r.options = json_options(doc);
+  const auto many = allow_many ? field(doc, "images") : std::nullopt;
+  if (!many) {
+    r.images.push_back(image_field(doc, "img", max_image_bytes));
+    return r;
+  }
+  simdjson::dom::array list;
+  if (many->get_array().get(list) != simdjson::SUCCESS || list.size() == 0)
+    throw bad_request("'images' must be a non-empty list of base64-encoded images");
+  r.listed = true;
+  if (list.size() > max_images)
+    throw bad_request("'images' holds " + std::to_string(list.size()) + " images; at most " +
+                      std::to_string(max_images) + " per request");
+  for (const element item : list) {
+    const auto text = string_field(item, "images[]");
+    if (text.size() / 4 * 3 > max_image_bytes + 3)
+      throw HttpError(413, "image_too_large",
+                      "images: an image is over the limit of " + std::to_string(max_image_bytes) + " bytes");
+    r.images.push_back(decode_base64_image(text, "images[" + std::to_string(r.images.size()) + "]"));
+  }
+  return r;
+}
+
+LegacyRequest parse_legacy_request(std::string_view body, std::size_t max_pixels, int min_side) {
+  simdjson::dom::parser parser;
+  const auto doc = parse_json(parser, body);
+  LegacyRequest r;
+  r.truth = legacy_image(doc, "truth", max_pixels, min_side);
+  r.check = legacy_image(doc, "check", max_pixels, min_side);
+  return r;
+}
+
+RequestOptions parse_option_fields(const std::optional<std::string>& threshold,
+                                   const std::optional<std::string>& detector,
+                                   const std::optional<std::string>& align,
+                                   const std::optional<std::string>& face_policy) {
+  RequestOptions o;
+  if (threshold) {
+    std::size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(*threshold, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != threshold->size()) throw bad_request("'threshold' must be a number");
+    o.threshold = value;
+  }
+  o.detector = detector;
+  o.align = align;
+  o.face_policy = face_policy;
+  return o;
+}
+
+double similarity_from_distance(double distance, double threshold) {
+  const double r = distance / threshold;
+  return 1.0 / (1.0 + r * r * r * r);
+}
+
+}  // namespace facematch::server

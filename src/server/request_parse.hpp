@@ -1,0 +1,75 @@
+// Request bodies -> plain values. Pure functions over the raw text (no HTTP types), so each can be
+// fed arbitrary bytes by a fuzzer. Every malformed input becomes an HttpError (400 or 413), never a
+// crash, an unbounded allocation or a silently defaulted field.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <opencv2/core.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "facematch/verifier.hpp"
+
+namespace facematch::server {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// Per-request options; unset fields keep the server's defaults.
+struct RequestOptions {
+  std::optional<double> threshold;
+  std::optional<std::string> detector, align, face_policy;
+
+  // `base` with the set fields applied; a bad name or threshold is a 400 bad_request naming the field.
+  PipelineOptions apply(PipelineOptions base) const;
+  double threshold_or(double fallback) const;
+};
+
+struct VerifyRequest {
+  Bytes img1, img2;
+  RequestOptions options;
+};
+
+struct ImagesRequest {
+  std::vector<Bytes> images;  // one for {"img"}, one or more for {"images": [...]}
+  bool listed = false;        // sent as "images" (errors then name images[i])
+  RequestOptions options;
+};
+
+// The original cloud function's request: two images already decoded to RGB (CV_8UC3).
+struct LegacyRequest {
+  cv::Mat truth, check;
+};
+
+// Standard base64 (also the URL-safe alphabet); ASCII whitespace is skipped, padding optional.
+// An optional "data:<type>;base64," prefix is removed first. Throws bad_image naming `field`.
+Bytes decode_base64_image(std::string_view text, std::string_view field);
+
+// {"img1": "<base64>", "img2": "<base64>", "threshold"?, "detector"?, "align"?, "face_policy"?}.
+// Unknown keys are ignored (clients may send extra metadata); `max_image_bytes` bounds each decoded image.
+VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_bytes);
+
+// {"img": "<base64>"} or, when `allow_many`, {"images": ["<base64>", ...]} (at most `max_images`).
+ImagesRequest parse_images_json(std::string_view body, bool allow_many, std::size_t max_images,
+                                std::size_t max_image_bytes);
+
+// {"truth": IMG, "check": IMG}, IMG a nested list [1][H][W][3] or [H][W][3] of numbers 0..255 in BGR
+// order (as cv2 reads). Values are rounded to the nearest integer. Ragged rows, pixels without exactly
+// three values, non-numbers and values outside 0..255 are 400 bad_request; H or W under `min_side` is
+// 400 bad_image; H*W over `max_pixels` is 413 image_too_large.
+LegacyRequest parse_legacy_request(std::string_view body, std::size_t max_pixels, int min_side = 16);
+
+// Parses the text fields of a multipart form (threshold, detector, align, face_policy).
+RequestOptions parse_option_fields(const std::optional<std::string>& threshold,
+                                   const std::optional<std::string>& detector,
+                                   const std::optional<std::string>& align,
+                                   const std::optional<std::string>& face_policy);
+
+// similarity = 1 / (1 + (distance / threshold)^4): 1 at distance 0, exactly 0.5 at the threshold and
+// falling towards 0 beyond it, so similarity > 0.5 if and only if the pair verifies. The exponent makes
+// typical genuine pairs (distance ~0.4 at threshold 0.6) read ~0.83 and typical impostors (~0.9) ~0.16.
+double similarity_from_distance(double distance, double threshold);
+
+}  // namespace facematch::server

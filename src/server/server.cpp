@@ -1,0 +1,596 @@
+#include "server/server.hpp"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/executor.hpp"
+#include "facematch/embed.hpp"
+#include "facematch/error.hpp"
+#include "facematch/image.hpp"
+#include "report/json_report.hpp"
+#include "server/admission.hpp"
+#include "server/bounded_server.hpp"
+#include "server/http_error.hpp"
+#include "server/metrics.hpp"
+#include "server/request_parse.hpp"
+#include "server/web_assets.hpp"
+
+namespace facematch::server {
+
+HttpError from_library_error(const Error& error) {
+  switch (error.code()) {
+    case ErrorCode::invalid_argument:
+      return {400, "bad_request", error.what()};
+    case ErrorCode::bad_image:
+      return {400, "bad_image", error.what()};
+    case ErrorCode::image_too_large:
+      return {413, "image_too_large", error.what()};
+    case ErrorCode::no_face:
+      return {422, "no_face", error.what()};
+    case ErrorCode::too_many_faces:
+      return {422, "too_many_faces", error.what()};
+    case ErrorCode::model_error:
+    case ErrorCode::io_error:
+    case ErrorCode::internal:
+      break;
+  }
+  return {500, "internal", "internal error; the server log has details"};
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The original cloud function's CORS headers, kept byte for byte for its browser clients.
+void add_cors(httplib::Response& res) {
+  res.set_header("Access-Control-Allow-Origin", "*");
+  res.set_header("Access-Control-Allow-Methods", "GET,POST");
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void send_error(httplib::Response& res, const HttpError& e) {
+  send_json(res, e.status(), {{"error", {{"code", e.code()}, {"message", e.what()}}}});
+}
+
+// Errors from one image carry its name, so "no face found" says which one.
+template <typename F>
+auto labelled(std::string_view which, F&& analyze_one) {
+  try {
+    return analyze_one();
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string(which) + ": " + e.what());
+  }
+}
+
+using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+
+Digest sha256(std::string_view text) {
+  Digest d{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
+  return d;
+}
+
+std::string trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+enum class BodyKind { json, multipart, other };
+
+BodyKind body_kind(const httplib::Request& req) {
+  if (req.is_multipart_form_data()) return BodyKind::multipart;
+  const auto type = req.get_header_value("Content-Type");
+  const auto semicolon = type.find(';');
+  const auto media = trim(type.substr(0, semicolon));
+  if (media == "application/json") return BodyKind::json;
+  return BodyKind::other;
+}
+
+HttpError unsupported_media_type(std::string_view accepted) {
+  return {415, "unsupported_media_type", "send " + std::string(accepted)};
+}
+
+std::optional<std::string> form_text(const httplib::Request& req, const char* name) {
+  if (!req.has_file(name)) return std::nullopt;
+  return req.get_file_value(name).content;
+}
+
+Bytes form_image(const httplib::Request& req, const std::string& name) {
+  if (!req.has_file(name)) throw bad_request("missing form field '" + name + "' (an image file)");
+  const auto& content = req.get_file_value(name).content;
+  if (content.empty()) throw bad_image("'" + name + "' is empty");
+  return Bytes(content.begin(), content.end());
+}
+
+RequestOptions form_options(const httplib::Request& req) {
+  return parse_option_fields(form_text(req, "threshold"), form_text(req, "detector"), form_text(req, "align"),
+                             form_text(req, "face_policy"));
+}
+
+json facial_area(const Face& face) {
+  const auto& b = face.detection.box;
+  json landmarks = json::array();
+  for (const auto& p : face.landmarks) landmarks.push_back({p.x, p.y});
+  return {{"x", b.x},
+          {"y", b.y},
+          {"w", b.width},
+          {"h", b.height},
+          {"score", face.detection.score},
+          {"landmarks", std::move(landmarks)}};
+}
+
+// The start of the request being handled on this connection thread (httplib runs one request per
+// thread at a time), so the access log and the latency metric can measure it.
+thread_local Clock::time_point request_started{};
+
+}  // namespace
+
+struct Service::Impl {
+  Impl(std::shared_ptr<const Models> models, ServerConfig c)
+      : config(std::move(c)),
+        workers(config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency())),
+        verifier(std::move(models), workers),
+        admission(workers, config.queue) {
+    config.pipeline.limits.max_bytes = config.max_body_bytes;
+    for (const auto& key : config.api_keys) key_digests.push_back(sha256(key));
+    setup();
+  }
+
+  ServerConfig config;
+  std::size_t workers;
+  Verifier verifier;
+  Admission admission;
+  Metrics metrics;
+  BoundedServer http;  // httplib plus limits on slow and endless request heads (bounded_server.hpp)
+  std::vector<Digest> key_digests;
+  std::atomic<bool> ready{false}, draining{false};
+
+  // --- cross-cutting -------------------------------------------------------------------------
+
+  // Every API key is compared (as a SHA-256 digest, so lengths leak nothing) with CRYPTO_memcmp, and
+  // the loop never exits early, so the time taken does not depend on which key or how much matched.
+  bool authorized(const httplib::Request& req) const {
+    if (key_digests.empty()) return true;
+    std::string presented = req.get_header_value("x-api-key");
+    if (presented.empty()) {
+      const auto auth = req.get_header_value("Authorization");
+      if (auth.rfind("Bearer ", 0) == 0) presented = trim(auth.substr(7));
+    }
+    if (presented.empty()) return false;
+    const auto digest = sha256(presented);
+    int matches = 0;
+    for (const auto& d : key_digests) matches |= CRYPTO_memcmp(d.data(), digest.data(), d.size()) == 0;
+    return matches != 0;
+  }
+
+  // Runs a route's body: authentication, then `fn`, mapping every failure to the JSON error shape.
+  template <typename F>
+  void guarded(const httplib::Request& req, httplib::Response& res, bool needs_key, F&& fn) {
+    try {
+      if (needs_key && !authorized(req)) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        throw HttpError(401, "unauthorized",
+                        "send a valid API key in the x-api-key header (or Authorization: Bearer <key>)");
+      }
+      fn();
+    } catch (const HttpError& e) {
+      send_error(res, e);
+    } catch (const Error& e) {
+      const auto mapped = from_library_error(e);
+      if (mapped.status() >= 500)
+        spdlog::error("{} {}: {}: {}", req.method, req.path, to_string(e.code()), e.what());
+      send_error(res, mapped);
+    } catch (const std::bad_alloc&) {
+      spdlog::error("{} {}: out of memory", req.method, req.path);
+      send_error(res, {500, "internal", "internal error; the server log has details"});
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: {}", req.method, req.path, e.what());
+      send_error(res, {500, "internal", "internal error; the server log has details"});
+    }
+    if (draining) res.set_header("Connection", "close");
+  }
+
+  // A place among workers + queue, or 429/503 at once. Taken before the body is parsed so that at
+  // most workers + queue requests hold parsed bodies and decoded images in memory at any time.
+  Admission::Ticket admit(BodyKind kind) {
+    if (kind == BodyKind::other) throw unsupported_media_type("application/json or multipart/form-data");
+    return admit();
+  }
+
+  Admission::Ticket admit() {
+    if (draining)
+      throw HttpError(503, "overloaded", "the server is shutting down; retry on another instance");
+    if (!ready) throw HttpError(503, "overloaded", "the server is warming up; retry in a second");
+    auto ticket = admission.try_admit();
+    if (!ticket)
+      throw HttpError(429, "overloaded",
+                      "all " + std::to_string(admission.workers()) + " workers are busy and " +
+                          std::to_string(admission.queue_capacity()) + " requests are queued; retry shortly");
+    return std::move(*ticket);
+  }
+
+  // Each worker runs its nets single-threaded so that workers x oneDNN threads never exceed the cores
+  // (OpenMP's thread count is per calling thread, so it is set once on each connection thread).
+  static void single_threaded_inference() {
+    thread_local bool done = false;
+    if (!done) {
+      engine::set_threads_for_this_thread(1);
+      done = true;
+    }
+  }
+
+  ImageAnalysis analyze(std::string_view which, const Bytes& bytes, const PipelineOptions& options,
+                        bool embed_all = false) {
+    auto a = labelled(which, [&] { return verifier.analyze_encoded(bytes, options, embed_all); });
+    record(a);
+    return a;
+  }
+
+  ImageAnalysis analyze(std::string_view which, const cv::Mat& rgb, const PipelineOptions& options) {
+    auto a = labelled(which, [&] { return verifier.analyze(rgb, options); });
+    record(a);
+    return a;
+  }
+
+  void record(const ImageAnalysis& a) {
+    metrics.observe_stages(a.times);
+    metrics.add_faces(a.whole_image_face ? 0 : a.faces.size());
+  }
+
+  Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOptions& options,
+                       double threshold, Clock::time_point started) {
+    Verification v;
+    v.distance = euclidean_distance(first.chosen_embedding(), second.chosen_embedding());
+    v.threshold = threshold;
+    v.verified = is_match(v.distance, threshold);
+    v.model = first.chosen_embedding().model;
+    v.detector = options.detector.kind;
+    v.align = options.align;
+    v.first = std::move(first);
+    v.second = std::move(second);
+    v.total_ms = seconds_since(started) * 1000;
+    return v;
+  }
+
+  // --- routes --------------------------------------------------------------------------------
+
+  void verify(const httplib::Request& req, httplib::Response& res) {
+    VerifyRequest r;
+    const auto kind = body_kind(req);
+    auto ticket = admit(kind);
+    if (kind == BodyKind::json) {
+      r = parse_verify_json(req.body, config.pipeline.limits.max_bytes);
+    } else if (kind == BodyKind::multipart) {
+      r.img1 = form_image(req, "img1");
+      r.img2 = form_image(req, "img2");
+      r.options = form_options(req);
+    } else {
+      throw unsupported_media_type("application/json or multipart/form-data");
+    }
+    const auto options = r.options.apply(config.pipeline);
+    const double threshold = r.options.threshold_or(config.threshold);
+    ticket.wait_for_worker();
+    single_threaded_inference();
+    const auto started = Clock::now();
+    auto a = analyze("img1", r.img1, options);
+    auto b = analyze("img2", r.img2, options);
+    const auto v = compare(std::move(a), std::move(b), options, threshold, started);
+    metrics.observe_total(seconds_since(started));
+    auto j = report::verification_json(v);
+    j["similarity"] = similarity_from_distance(v.distance, v.threshold);
+    j["facial_areas"] = {{"img1", facial_area(v.first.faces[v.first.chosen])},
+                         {"img2", facial_area(v.second.faces[v.second.chosen])}};
+    send_json(res, 200, j);
+  }
+
+  void detect(const httplib::Request& req, httplib::Response& res) {
+    ImagesRequest r;
+    const auto kind = body_kind(req);
+    auto ticket = admit(kind);
+    if (kind == BodyKind::json) {
+      r = parse_images_json(req.body, false, 1, config.pipeline.limits.max_bytes);
+    } else if (kind == BodyKind::multipart) {
+      r.images.push_back(form_image(req, "img"));
+      r.options = form_options(req);
+    } else {
+      throw unsupported_media_type("application/json or multipart/form-data");
+    }
+    const auto options = r.options.apply(config.pipeline);
+    ticket.wait_for_worker();
+    single_threaded_inference();
+    const auto started = Clock::now();
+    const cv::Mat rgb = labelled("img", [&] { return decode_image(r.images[0], options.limits); });
+    StageTimes times;
+    times.decode_ms = seconds_since(started) * 1000;
+    const auto faces = labelled("img", [&] { return verifier.detect(rgb, options); });
+    metrics.observe_total(seconds_since(started));
+    metrics.add_faces(faces.size());
+    json list = json::array();
+    for (const auto& f : faces) list.push_back(report::face_json(f));
+    send_json(res, 200,
+              {{"width", rgb.cols},
+               {"height", rgb.rows},
+               {"detector", to_string(options.detector.kind)},
+               {"faces", std::move(list)},
+               {"time_ms", {{"decode", times.decode_ms}, {"total", seconds_since(started) * 1000}}}});
+  }
+
+  void embed(const httplib::Request& req, httplib::Response& res) {
+    ImagesRequest r;
+    const auto kind = body_kind(req);
+    auto ticket = admit(kind);
+    if (kind == BodyKind::json) {
+      r = parse_images_json(req.body, true, config.max_embed_images, config.pipeline.limits.max_bytes);
+    } else if (kind == BodyKind::multipart) {
+      if (req.has_file("img")) r.images.push_back(form_image(req, "img"));
+      const auto [first, last] = req.files.equal_range("images");
+      r.listed = first != last;
+      for (auto it = first; it != last; ++it) {
+        if (it->second.content.empty()) throw bad_image("an 'images' field is empty");
+        r.images.emplace_back(it->second.content.begin(), it->second.content.end());
+      }
+      if (r.images.empty()) throw bad_request("missing form field 'img' or 'images' (image files)");
+      if (r.images.size() > config.max_embed_images)
+        throw bad_request("at most " + std::to_string(config.max_embed_images) + " images per request");
+      r.options = form_options(req);
+    } else {
+      throw unsupported_media_type("application/json or multipart/form-data");
+    }
+    const auto options = r.options.apply(config.pipeline);
+    ticket.wait_for_worker();
+    single_threaded_inference();
+    const auto started = Clock::now();
+    json images = json::array();
+    for (std::size_t i = 0; i < r.images.size(); ++i) {
+      const std::string which = r.listed ? "images[" + std::to_string(i) + "]" : "img";
+      const auto a = analyze(which, r.images[i], options, /*embed_all=*/true);
+      auto j = report::analysis_json(a);
+      for (std::size_t f = 0; f < a.faces.size(); ++f)
+        j["faces"][f]["descriptor"] = a.embeddings.at(f).values;
+      j["time_ms"] = report::times_json(a.times);
+      images.push_back(std::move(j));
+    }
+    metrics.observe_total(seconds_since(started));
+    send_json(res, 200,
+              {{"model", kEmbeddingModelId},
+               {"detector", to_string(options.detector.kind)},
+               {"align", to_string(options.align)},
+               {"images", std::move(images)}});
+  }
+
+  // The original cloud function: {"truth", "check"} BGR arrays -> {"Match": "Yes"|"No"}.
+  void legacy(const httplib::Request& req, httplib::Response& res) {
+    // Its clients post JSON; text/plain and a missing type are what browsers and bare clients send
+    // without a preflight, so they are read as JSON too.
+    const auto type = req.get_header_value("Content-Type");
+    if (body_kind(req) != BodyKind::json && !type.empty() && type.rfind("text/plain", 0) != 0)
+      throw unsupported_media_type("application/json");
+    auto ticket = admit();
+    const auto r =
+        parse_legacy_request(req.body, config.pipeline.limits.max_pixels, config.pipeline.limits.min_side);
+    auto options = config.pipeline;
+    // Its inputs are usually tight 224x224 crops in which the detector may find no face.
+    options.whole_image_if_no_face = true;
+    ticket.wait_for_worker();
+    single_threaded_inference();
+    const auto started = Clock::now();
+    auto a = analyze("truth", r.truth, options);
+    auto b = analyze("check", r.check, options);
+    const auto v = compare(std::move(a), std::move(b), options, config.threshold, started);
+    metrics.observe_total(seconds_since(started));
+    send_json(res, 200, {{"Match", v.verified ? "Yes" : "No"}});
+  }
+
+  Gauges gauges() const {
+    Gauges g;
+    g.in_flight = admission.in_flight();
+    g.running = admission.running();
+    g.queued = g.in_flight - std::min(g.in_flight, g.running);
+    g.workers = admission.workers();
+    g.queue_capacity = admission.queue_capacity();
+    g.ready = ready;
+    g.draining = draining;
+    return g;
+  }
+
+  void setup() {
+    http.new_task_queue = [n = workers + config.queue + 16] { return new httplib::ThreadPool(n); };
+    http.set_payload_max_length(config.max_body_bytes);
+    http.set_read_timeout(config.read_timeout_s, 0);
+    http.set_write_timeout(config.write_timeout_s, 0);
+    http.set_keep_alive_timeout(config.keep_alive_timeout_s);
+    http.set_keep_alive_max_count(config.keep_alive_max_requests);
+    http.set_tcp_nodelay(true);
+
+    http.set_pre_routing_handler(
+        httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response&) {
+          request_started = Clock::now();
+          return httplib::Server::HandlerResponse::Unhandled;
+        }));
+
+    http.Get("/healthz", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, false, [&] { send_json(res, 200, {{"status", "ok"}}); });
+    });
+    http.Get("/readyz", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, false, [&] {
+        if (draining) throw HttpError(503, "overloaded", "shutting down");
+        if (!ready) throw HttpError(503, "overloaded", "warming up");
+        send_json(res, 200, {{"status", "ready"}, {"workers", workers}, {"queue", config.queue}});
+      });
+    });
+    http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true,
+              [&] { res.set_content(metrics.render(gauges()), "text/plain; version=0.0.4"); });
+    });
+    http.Post("/verify", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { verify(req, res); });
+    });
+    http.Post("/detect", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { detect(req, res); });
+    });
+    http.Post("/embed", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { embed(req, res); });
+    });
+    http.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
+      add_cors(res);  // on every answer of the original route, errors and 401 included
+      guarded(req, res, true, [&] { legacy(req, res); });
+    });
+    // The original function's preflight answer, for any path (browsers preflight /verify too).
+    http.Options(".*", [](const httplib::Request&, httplib::Response& res) {
+      add_cors(res);
+      res.set_header("Access-Control-Allow-Headers", "Content-Type");
+      res.set_header("Access-Control-Max-Age", "3600");
+      res.status = 204;
+    });
+    // The browser page (issue 4); open like any static page, the API calls it makes need the key.
+    http.Get("/(.*)", [](const httplib::Request& req, httplib::Response& res) {
+      std::string_view path = req.path;
+      path.remove_prefix(1);
+      if (path.empty()) path = "index.html";
+      for (const auto& asset : web_assets()) {
+        if (asset.path == path) {
+          res.set_content(std::string(asset.body), std::string(asset.content_type).c_str());
+          res.set_header("Cache-Control", "no-cache");
+          return;
+        }
+      }
+      send_error(res, {404, "not_found", "no such page: " + req.path});
+    });
+
+    // Answers httplib produced itself (no route, body over the limit, unreadable request) get the
+    // same JSON error shape; answers with a body already have it.
+    http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                   httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      if (req.path == "/") add_cors(res);
+      switch (res.status) {
+        case 404:
+          send_error(
+              res, {404, "not_found", "no route " + req.method + " " + req.path + " (see README: Service)"});
+          break;
+        case 405:
+          send_error(res, {405, "bad_request", "method not allowed"});
+          break;
+        case 413:
+          send_error(res,
+                     {413, "body_too_large", "the request body is over the server's limit (--max-body-mb)"});
+          break;
+        case 414:
+        case 400:
+          send_error(res, {res.status, "bad_request", "malformed HTTP request"});
+          break;
+        default:
+          if (res.status >= 500) {
+            send_error(res, {500, "internal", "internal error; the server log has details"});
+          } else {
+            send_error(res, {res.status, "bad_request", "the request could not be handled"});
+          }
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    http.set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            spdlog::error("{} {}: {}", req.method, req.path, e.what());
+          } catch (...) {
+            spdlog::error("{} {}: unknown exception", req.method, req.path);
+          }
+          send_error(res, {500, "internal", "internal error; the server log has details"});
+        });
+    // Called once per answer, errors included, just before it is written (so a client that reads
+    // /metrics right after its answer sees itself counted): the one place requests are counted and logged.
+    http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const double seconds = request_started == Clock::time_point{} ? 0.0 : seconds_since(request_started);
+      request_started = {};
+      metrics.count_request(req.method, req.path, res.status, seconds);
+      // Never the body: it holds images.
+      spdlog::info("{} {} {} {:.1f} ms {} B", req.method, req.path, res.status, seconds * 1000,
+                   req.body.size());
+    });
+  }
+};
+
+Service::Service(std::shared_ptr<const Models> models, ServerConfig config)
+    : impl_(std::make_unique<Impl>(std::move(models), std::move(config))) {}
+
+Service::~Service() = default;
+
+int Service::bind() {
+  auto& c = impl_->config;
+  int port = c.port;
+  if (port == 0) {
+    port = impl_->http.bind_to_any_port(c.bind);
+    if (port < 0) throw Error(ErrorCode::io_error, "cannot listen on " + c.bind + " (any port)");
+  } else if (!impl_->http.bind_to_port(c.bind, port)) {
+    throw Error(ErrorCode::io_error,
+                "cannot listen on " + c.bind + ":" + std::to_string(port) + " (in use? try --port 0)");
+  }
+  c.port = port;
+  return port;
+}
+
+void Service::run() { impl_->http.listen_after_bind(); }
+
+void Service::warm_up() {
+  Impl::single_threaded_inference();
+  // A smooth synthetic image: the detector finds nothing, so the whole image is used as the face and
+  // every net (detector, landmarks, recognition) runs once, creating its primitives and buffers.
+  cv::Mat rgb(224, 224, CV_8UC3);
+  for (int y = 0; y < rgb.rows; ++y)
+    for (int x = 0; x < rgb.cols; ++x) rgb.at<cv::Vec3b>(y, x) = cv::Vec3b(x, y, (x + y) / 2);
+  auto options = impl_->config.pipeline;
+  options.whole_image_if_no_face = true;
+  options.face_policy = FacePolicy::largest;
+  (void)impl_->verifier.analyze(rgb, options);
+  impl_->ready = true;
+}
+
+void Service::shutdown() {
+  impl_->draining = true;
+  impl_->ready = false;
+  impl_->http.stop();
+}
+
+std::vector<std::string> read_api_keys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::io_error, "cannot read the API key file " + path);
+  std::vector<std::string> keys;
+  for (std::string line; std::getline(in, line);) {
+    line = trim(line);
+    if (!line.empty() && line[0] != '#') keys.push_back(line);
+  }
+  if (keys.empty()) throw Error(ErrorCode::invalid_argument, "the API key file " + path + " holds no key");
+  return keys;
+}
+
+std::vector<std::string> split_api_keys(const std::string& list) {
+  std::vector<std::string> keys;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    auto end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    auto key = trim(list.substr(start, end - start));
+    if (!key.empty()) keys.push_back(std::move(key));
+    start = end + 1;
+  }
+  return keys;
+}
+
+}  // namespace facematch::server

@@ -1,0 +1,57 @@
+// `facematch serve`: the HTTP JSON service over one Verifier. See README "Service" for the API.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "facematch/compare.hpp"
+#include "facematch/verifier.hpp"
+
+namespace facematch::server {
+
+struct ServerConfig {
+  std::string bind = "127.0.0.1";
+  int port = 8080;          // 0: any free port (Service::bind returns it)
+  std::size_t workers = 0;  // 0: one per core
+  std::size_t queue = 64;
+  std::size_t max_body_bytes = 20u * 1024 * 1024;
+  std::size_t max_embed_images = 16;
+  PipelineOptions pipeline;  // defaults for every request; limits.max_pixels is the pixel limit
+  double threshold = kDefaultThreshold;
+  std::vector<std::string> api_keys;  // empty: no authentication
+  int read_timeout_s = 10, write_timeout_s = 10;
+  int keep_alive_timeout_s = 5;
+  std::size_t keep_alive_max_requests = 100;
+};
+
+class Service {
+ public:
+  Service(std::shared_ptr<const Models> models, ServerConfig config);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Binds the listening socket; returns the port (useful with port 0). Throws Error{io_error}.
+  int bind();
+  // Serves until shutdown(); returns when every accepted request has been answered.
+  void run();
+  // One inference through every stage; /readyz answers 200 only after it passed.
+  void warm_up();
+  // Stop accepting, answer 503 to new inference requests, let in-flight ones finish. Thread-safe.
+  void shutdown();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Keys from a file (one per line; blank lines and lines starting with '#' ignored).
+std::vector<std::string> read_api_keys(const std::string& path);
+// Keys from a comma-separated list (FACEMATCH_API_KEYS).
+std::vector<std::string> split_api_keys(const std::string& list);
+
+}  // namespace facematch::server

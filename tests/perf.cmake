@@ -1,0 +1,1 @@
+facematch_test(test_perf test_perf.cpp)

@@ -1,0 +1,1 @@
+facematch_test(test_quality_detect test_quality_detect.cpp)

@@ -1,0 +1,228 @@
+// Issue 7: precision (the bf16 accuracy gate on a calibration subset, and which precision is reported),
+// batching (equal to one face at a time) and the verifier's thread rule (parallel equals serial).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "engine/executor.hpp"
+#include "facematch/embed.hpp"
+#include "facematch/error.hpp"
+#include "facematch/evaluate.hpp"
+#include "facematch/landmarks.hpp"
+#include "facematch/verifier.hpp"
+#include "report/json_report.hpp"
+#include "test_support.hpp"
+
+namespace fm = facematch;
+
+namespace {
+
+// The subset the gate runs on: the first pairs of the calibration list (a random sample, see its README).
+constexpr std::size_t kGatePairs = 60;
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double(a[i]) - b[i]));
+  return worst;
+}
+
+fm::PipelineOptions with_precision(fm::Precision p) {
+  fm::PipelineOptions o;
+  o.precision = p;
+  return o;
+}
+
+}  // namespace
+
+TEST(Precision, NamesParseAndInt8IsRefused) {
+  for (const auto p : {fm::Precision::automatic, fm::Precision::fp32, fm::Precision::bf16})
+    EXPECT_EQ(fm::parse_precision(fm::to_string(p)), p);
+  try {
+    fm::parse_precision("int8");
+    FAIL() << "int8 must be refused";
+  } catch (const fm::Error& e) {
+    EXPECT_EQ(e.code(), fm::ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("calibration"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fm::parse_precision("fp16"), fm::Error);
+  // auto is bf16 exactly where the CPU computes bf16 natively.
+  EXPECT_EQ(fm::resolve_precision(fm::Precision::automatic),
+            fm::engine::cpu_has_native_bf16() ? fm::Precision::bf16 : fm::Precision::fp32);
+  EXPECT_EQ(fm::resolve_precision(fm::Precision::fp32), fm::Precision::fp32);
+}
+
+TEST(Precision, ReportedInTheAnswer) {
+  const auto sample = fm::testing::testdata_dir() / "rgb" / "sample2.ppm";
+  fm::testing::require_file(sample, "run tools/golden/make-inputs.sh (ctest does it)");
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  for (const auto p : {fm::Precision::fp32, fm::Precision::bf16, fm::Precision::automatic}) {
+    const auto v = verifier.verify_files(sample, sample, with_precision(p));
+    const auto ran = fm::resolve_precision(p);
+    EXPECT_EQ(v.precision, ran);
+    EXPECT_EQ(v.first.precision, ran);
+    const auto json = fm::report::verification_json(v);
+    EXPECT_EQ(json.at("precision"), std::string(fm::to_string(ran)));
+    EXPECT_EQ(json.at("img1").at("precision"), std::string(fm::to_string(ran)));
+  }
+}
+
+// The bf16 net outputs stay close to fp32's on every net (the demo photos' real inputs).
+TEST(Precision, Bf16NetsCloseToFp32) {
+  const auto models = fm::testing::shared_models();
+  const auto chip = fm::testing::testdata_dir() / "chips" / "sample1_face0_chip150.f32";
+  fm::testing::require_file(chip, "run tools/golden/make-inputs.sh (ctest does it)");
+  const auto input = fm::testing::read_f32(chip);
+  fm::FaceEmbedder fp32(models), bf16(models->with_precision(fm::Precision::bf16));
+  const auto a = fp32.run_net(input), b = bf16.run_net(input);
+  double d2 = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) d2 += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+  EXPECT_LT(std::sqrt(d2), 0.03) << "recognition net, one chip";
+  EXPECT_EQ(models->with_precision(fm::Precision::bf16)->precision(), fm::Precision::bf16);
+  EXPECT_EQ(models->precision(), fm::Precision::fp32);
+}
+
+// The gate of README "Precision" on a subset small enough for CI: every image of the first kGatePairs
+// calibration pairs through the whole pipeline in fp32 and in bf16 (detector included).
+TEST(Precision, Bf16GateOnCalibrationSubset) {
+  const auto root = fm::testing::shared_dir() / "calibration";
+  fm::testing::require_file(root / "pairs.csv", "the shared calibration set (../shared/calibration)");
+  auto pairs = fm::read_pairs_csv(root / "pairs.csv");
+  pairs.resize(std::min(pairs.size(), kGatePairs));
+  std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> descriptors;  // fp32, bf16
+  for (const auto& p : pairs) descriptors[p.first], descriptors[p.second];
+
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  std::vector<double> distances;
+  std::size_t no_face = 0;
+  for (auto& [name, d] : descriptors) {
+    try {
+      d.first =
+          verifier.analyze_file(root / name, with_precision(fm::Precision::fp32)).chosen_embedding().values;
+      d.second =
+          verifier.analyze_file(root / name, with_precision(fm::Precision::bf16)).chosen_embedding().values;
+      distances.push_back(fm::euclidean_distance({d.first, ""}, {d.second, ""}));
+    } catch (const fm::Error& e) {
+      if (e.code() != fm::ErrorCode::no_face) throw;
+      ++no_face;  // must then fail in both precisions
+      d = {};
+    }
+  }
+  ASSERT_GE(distances.size(), descriptors.size() * 9 / 10) << no_face << " images without a face";
+  std::sort(distances.begin(), distances.end());
+  const double median = distances[distances.size() / 2], worst = distances.back();
+  std::size_t compared = 0, agree = 0;
+  for (const auto& p : pairs) {
+    const auto& a = descriptors[p.first];
+    const auto& b = descriptors[p.second];
+    if (a.first.empty() || b.first.empty()) continue;
+    ++compared;
+    const bool fp32_match =
+        fm::is_match(fm::euclidean_distance({a.first, ""}, {b.first, ""}), fm::kDefaultThreshold);
+    const bool bf16_match =
+        fm::is_match(fm::euclidean_distance({a.second, ""}, {b.second, ""}), fm::kDefaultThreshold);
+    agree += fp32_match == bf16_match;
+  }
+  RecordProperty("images", static_cast<int>(distances.size()));
+  RecordProperty("median_distance_x1e4", static_cast<int>(median * 1e4));
+  std::cout << distances.size() << " images: bf16 vs fp32 descriptor distance median " << median << ", max "
+            << worst << "; verdicts agree on " << agree << " of " << compared << " pairs\n";
+  EXPECT_LT(median, 0.02);
+  EXPECT_LT(worst, 0.1) << "a face whose bf16 descriptor moved far";
+  EXPECT_GE(agree + 1, compared) << "bf16 flips more than one verdict of " << compared;
+}
+
+// All faces of an image through the nets as one batch give what one face at a time gives.
+TEST(Batching, BatchEqualsOneByOne) {
+  const auto models = fm::testing::shared_models();
+  const auto sample = fm::testing::testdata_dir() / "rgb" / "sample1.ppm";
+  fm::testing::require_file(sample, "run tools/golden/make-inputs.sh (ctest does it)");
+  cv::Mat rgb = cv::imread(sample.string(), cv::IMREAD_COLOR);
+  cv::cvtColor(rgb, rgb, cv::COLOR_BGR2RGB);
+  fm::Verifier verifier(models, 1);
+  const auto faces = verifier.detect(rgb, {});
+  ASSERT_GE(faces.size(), 2u);
+
+  fm::LandmarkDetector landmarks(models);
+  std::vector<fm::FaceInImage> requests;
+  for (const auto& f : faces) requests.push_back({&rgb, f.detection});
+  const auto batched = landmarks.detect(requests);
+  ASSERT_EQ(batched.size(), faces.size());
+  std::vector<cv::Mat> chips;
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    const auto single = landmarks.detect(rgb, faces[i].detection);
+    for (std::size_t k = 0; k < single.size(); ++k) {
+      EXPECT_NEAR(batched[i][k].x, single[k].x, 1e-3) << "face " << i << " point " << k;
+      EXPECT_NEAR(batched[i][k].y, single[k].y, 1e-3) << "face " << i << " point " << k;
+    }
+    chips.push_back(fm::extract_chip(rgb, faces[i], fm::AlignMode::similarity));
+  }
+  fm::FaceEmbedder embedder(models);
+  const auto embeddings = embedder.embed(chips);
+  const auto flipped = embedder.embed(chips, /*flip_average=*/true);
+  ASSERT_EQ(embeddings.size(), chips.size());
+  for (std::size_t i = 0; i < chips.size(); ++i) {
+    EXPECT_LT(max_abs_diff(embeddings[i].values, embedder.embed(chips[i]).values), 1e-5) << "face " << i;
+    // Flip averaging: the mean of the chip's and its mirror's descriptors.
+    cv::Mat mirrored;
+    cv::flip(chips[i], mirrored, 1);
+    const auto m = embedder.embed(mirrored).values;
+    std::vector<float> mean(m.size());
+    for (std::size_t k = 0; k < m.size(); ++k) mean[k] = (embeddings[i].values[k] + m[k]) / 2;
+    EXPECT_LT(max_abs_diff(flipped[i].values, mean), 1e-5) << "face " << i;
+  }
+}
+
+// verify() on two threads (images detected in parallel, nets batched) equals verify() on one.
+TEST(Threads, ParallelVerifyEqualsSerial) {
+  const auto a = fm::testing::testdata_dir() / "rgb" / "sample2.ppm";
+  const auto b = fm::testing::testdata_dir() / "rgb" / "sample3.ppm";
+  fm::testing::require_file(a, "run tools/golden/make-inputs.sh (ctest does it)");
+  const auto models = fm::testing::shared_models();
+  fm::PipelineOptions options;
+  options.face_policy = fm::FacePolicy::largest;
+  fm::engine::set_threads_for_this_thread(1);
+  fm::Verifier serial(models, 1);
+  EXPECT_EQ(serial.threads_per_call(), 1);
+  const auto expected = serial.verify_files(a, b, options);
+
+  fm::engine::set_threads_for_this_thread(2);
+  fm::Verifier parallel(models, 1);
+  fm::engine::set_threads_for_this_thread(1);
+  EXPECT_EQ(parallel.threads_per_call(), std::min(2, fm::engine::available_cores()));
+  for (int run = 0; run < 3; ++run) {
+    const auto got = parallel.verify_files(a, b, options);
+    EXPECT_NEAR(got.distance, expected.distance, 1e-5);
+    ASSERT_EQ(got.first.faces.size(), expected.first.faces.size());
+    ASSERT_EQ(got.second.faces.size(), expected.second.faces.size());
+    EXPECT_EQ(got.second.chosen, expected.second.chosen);
+    EXPECT_LT(max_abs_diff(got.second.chosen_embedding().values, expected.second.chosen_embedding().values),
+              1e-5);
+  }
+  // The caller's own thread count is left as it was.
+  EXPECT_EQ(fm::engine::threads_for_this_thread(), 1);
+
+  // Errors still say which image.
+  try {
+    parallel.verify_files(a, fm::testing::testdata_dir() / "missing.ppm", options);
+    FAIL() << "a missing file must fail";
+  } catch (const fm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.ppm"), std::string::npos) << e.what();
+  }
+}
+
+// N workers share the budget: workers x threads per call never exceeds the cores (or 1 per worker).
+TEST(Threads, WorkersShareTheCores) {
+  const auto models = fm::testing::shared_models();
+  const int saved = fm::engine::threads_for_this_thread();
+  fm::engine::set_threads_for_this_thread(64);
+  const int cores = fm::engine::available_cores();
+  for (std::size_t workers : {1u, 2u, 3u, 4u, 16u}) {
+    fm::Verifier v(models, workers);
+    EXPECT_EQ(v.threads_per_call(), std::max(1, cores / static_cast<int>(workers))) << workers << " workers";
+  }
+  fm::engine::set_threads_for_this_thread(saved);
+}

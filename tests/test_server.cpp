@@ -1,0 +1,402 @@
+// `facematch serve` over real HTTP: every route, the original cloud function's API as its client sent
+// it, every error status, API keys, overload and SIGTERM drain.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <future>
+#include <opencv2/imgcodecs.hpp>
+#include <thread>
+
+#include "test_server_harness.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using facematch::testing::base64;
+using facematch::testing::legacy_image;
+using facematch::testing::read_text;
+using facematch::testing::ServerProcess;
+using facematch::testing::shared_face;
+using nlohmann::json;
+
+std::string photo(const std::string& name) { return read_text(shared_face(name)); }
+
+// One server for the tests that need no special flags (starting one costs a model load and warm-up).
+ServerProcess& main_server() {
+  static ServerProcess* server = [] {
+    auto* s = new ServerProcess({"--workers", "2"});
+    s->wait_ready();
+    return s;
+  }();
+  return *server;
+}
+
+json parse(const httplib::Result& r) {
+  if (!r) throw std::runtime_error("no HTTP answer: " + httplib::to_string(r.error()));
+  return json::parse(r->body);
+}
+
+void expect_error(const httplib::Result& r, int status, const std::string& code) {
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, status) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+  const auto j = json::parse(r->body);
+  ASSERT_TRUE(j.contains("error")) << r->body;
+  EXPECT_EQ(j["error"]["code"], code) << r->body;
+  EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+}
+
+httplib::Result post_json(httplib::Client& c, const std::string& path, const json& body) {
+  return c.Post(path.c_str(), body.dump(), "application/json");
+}
+
+json verify_body(const std::string& a, const std::string& b) {
+  return {{"img1", base64(photo(a))}, {"img2", base64(photo(b))}};
+}
+
+void expect_cors(const httplib::Result& r) {
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Methods"), "GET,POST");
+}
+
+TEST(Server, HealthReadyAndMetrics) {
+  auto c = main_server().client();
+  auto h = c->Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  EXPECT_EQ(parse(h)["status"], "ok");
+  auto r = c->Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto v = post_json(*c, "/verify", verify_body("obama_1.jpg", "obama_2.jpg"));
+  ASSERT_TRUE(v) << httplib::to_string(v.error()) << main_server().log();
+  ASSERT_EQ(v->status, 200);
+  auto m = c->Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  for (const char* needle :
+       {"facematch_http_requests_total{method=\"POST\",route=\"/verify\",status=\"200\"}",
+        "facematch_stage_duration_seconds_bucket{stage=\"detect\",le=\"0.05\"}",
+        "facematch_stage_duration_seconds_count{stage=\"embed\"}",
+        "facematch_stage_duration_seconds_sum{stage=\"decode\"}",
+        "facematch_stage_duration_seconds_bucket{stage=\"landmarks\"",
+        "facematch_stage_duration_seconds_bucket{stage=\"align\"",
+        "facematch_inference_duration_seconds_count ", "facematch_queue_depth 0",
+        "facematch_in_flight_requests ", "facematch_faces_detected_total ", "facematch_workers 2",
+        "facematch_ready 1", "# TYPE facematch_http_request_duration_seconds histogram"})
+    EXPECT_NE(m->body.find(needle), std::string::npos) << needle;
+}
+
+TEST(Server, VerifyBase64SamePersonWithAndWithoutDataUri) {
+  auto c = main_server().client();
+  json body = {{"img1", base64(photo("obama_1.jpg"))},
+               {"img2", "data:image/jpeg;base64," + base64(photo("obama_2.jpg"))}};
+  auto r = post_json(*c, "/verify", body);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto j = json::parse(r->body);
+  EXPECT_EQ(j["verified"], true);
+  EXPECT_EQ(j["match"], "Yes");
+  EXPECT_LT(j["distance"].get<double>(), 0.6);
+  EXPECT_EQ(j["threshold"], 0.6);
+  EXPECT_GT(j["similarity"].get<double>(), 0.5);
+  EXPECT_LE(j["similarity"].get<double>(), 1.0);
+  EXPECT_EQ(j["model"], "face-api-1.7.15/face_recognition_model");
+  EXPECT_EQ(j["detector"], "ssd");
+  EXPECT_EQ(j["align"], "similarity");
+  for (const char* img : {"img1", "img2"}) {
+    const auto& area = j["facial_areas"][img];
+    for (const char* k : {"x", "y", "w", "h", "score"}) EXPECT_TRUE(area[k].is_number()) << img << k;
+    EXPECT_EQ(area["landmarks"].size(), 68u);
+    EXPECT_GE(j[img]["faces"].size(), 1u);
+    EXPECT_GT(j[img]["width"].get<int>(), 0);
+    for (const char* stage : {"decode", "detect", "landmarks", "align", "embed"})
+      EXPECT_GE(j["time_ms"][img][stage].get<double>(), 0) << stage;
+  }
+  EXPECT_GT(j["time_ms"]["total"].get<double>(), 0);
+}
+
+TEST(Server, VerifyMultipartDifferentPeopleAndOptions) {
+  auto c = main_server().client();
+  httplib::MultipartFormDataItems items = {{"img1", photo("obama_1.jpg"), "obama_1.jpg", "image/jpeg"},
+                                           {"img2", photo("biden_2.jpg"), "biden_2.jpg", "image/jpeg"},
+                                           {"align", "faceapi", "", ""}};
+  auto r = c->Post("/verify", items);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["verified"], false);
+  EXPECT_EQ(j["match"], "No");
+  EXPECT_EQ(j["align"], "faceapi");
+  EXPECT_LT(j["similarity"].get<double>(), 0.5);
+  // A threshold above the distance turns the verdict; similarity is exactly 0.5 at the threshold.
+  const double distance = j["distance"];
+  items.push_back({"threshold", std::to_string(distance * 1.01), "", ""});
+  j = json::parse(c->Post("/verify", items)->body);
+  EXPECT_EQ(j["match"], "Yes");
+  EXPECT_GT(j["similarity"].get<double>(), 0.5);
+  EXPECT_LT(j["similarity"].get<double>(), 0.51);
+}
+
+TEST(Server, VerifyJsonOptions) {
+  auto c = main_server().client();
+  auto body = verify_body("obama_1.jpg", "obama_2.jpg");
+  body["threshold"] = 0.05;
+  body["detector"] = "tiny";
+  body["face_policy"] = "best";
+  auto r = post_json(*c, "/verify", body);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto j = json::parse(r->body);
+  EXPECT_EQ(j["match"], "No");
+  EXPECT_EQ(j["threshold"], 0.05);
+  EXPECT_EQ(j["detector"], "tiny");
+}
+
+// The original cloud function's client: cv2.imread, cv2.resize(224x224), img.tolist() with and
+// without np.expand_dims, posted as {"truth", "check"}.
+TEST(Server, OriginalApiSamePersonSaysYes) {
+  auto c = main_server().client();
+  const json body = {{"truth", legacy_image(shared_face("obama_1.jpg"), true)},
+                     {"check", legacy_image(shared_face("obama_2.jpg"), true)}};
+  auto r = post_json(*c, "/", body);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, R"({"Match":"Yes"})");
+  expect_cors(r);
+}
+
+TEST(Server, OriginalApiDifferentPeopleSaysNo) {
+  auto c = main_server().client();
+  const json body = {{"truth", legacy_image(shared_face("alex_lacamoire_1.jpg"), false)},
+                     {"check", legacy_image(shared_face("shea_whigham.jpg"), false)}};
+  auto r = post_json(*c, "/", body);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, R"({"Match":"No"})");
+  expect_cors(r);
+}
+
+TEST(Server, OriginalApiAcceptsTightCropsWithoutADetectedFace) {
+  // A face crop the detector finds nothing in (a smooth gradient stands in for it) is compared whole
+  // instead of failing: the original function never ran a detector.
+  json rows = json::array();
+  for (int y = 0; y < 224; ++y) {
+    json row = json::array();
+    for (int x = 0; x < 224; ++x) row.push_back({x, y, (x + y) / 2});
+    rows.push_back(std::move(row));
+  }
+  auto c = main_server().client();
+  auto r = post_json(*c, "/", {{"truth", rows}, {"check", rows}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, R"({"Match":"Yes"})");
+}
+
+TEST(Server, PreflightAnswersWithTheOriginalCorsHeaders) {
+  auto c = main_server().client();
+  for (const char* path : {"/", "/verify"}) {
+    auto r = c->Options(path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 204);
+    expect_cors(r);
+    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Headers"), "Content-Type");
+    EXPECT_EQ(r->get_header_value("Access-Control-Max-Age"), "3600");
+  }
+}
+
+TEST(Server, DetectJsonAndMultipart) {
+  auto c = main_server().client();
+  auto r = post_json(*c, "/detect", {{"img", base64(photo("multi_four_people.jpg"))}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["width"], 1024);
+  EXPECT_EQ(j["height"], 484);
+  EXPECT_GE(j["faces"].size(), 4u);
+  EXPECT_EQ(j["faces"][0]["landmarks"].size(), 68u);
+  httplib::MultipartFormDataItems items = {{"img", photo("noface_grass.jpg"), "grass.jpg", "image/jpeg"}};
+  r = c->Post("/detect", items);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["faces"].size(), 0u);
+}
+
+TEST(Server, EmbedOneOrManyImages) {
+  auto c = main_server().client();
+  auto r = post_json(*c, "/embed",
+                     {{"images", {base64(photo("obama_1.jpg")), base64(photo("multi_four_people.jpg"))}}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["model"], "face-api-1.7.15/face_recognition_model");
+  ASSERT_EQ(j["images"].size(), 2u);
+  EXPECT_EQ(j["images"][0]["faces"][0]["descriptor"].size(), 128u);
+  EXPECT_GE(j["images"][1]["faces"].size(), 4u);
+  for (const auto& f : j["images"][1]["faces"]) EXPECT_EQ(f["descriptor"].size(), 128u);
+  httplib::MultipartFormDataItems items = {{"img", photo("obama_2.jpg"), "o.jpg", "image/jpeg"}};
+  r = c->Post("/embed", items);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["images"].size(), 1u);
+}
+
+TEST(Server, ClientErrorsHaveTheJsonShape) {
+  auto c = main_server().client();
+  expect_error(c->Post("/verify", "{not json", "application/json"), 400, "bad_request");
+  expect_error(post_json(*c, "/verify", {{"img1", base64(photo("obama_1.jpg"))}}), 400, "bad_request");
+  auto bad_option = verify_body("obama_1.jpg", "obama_2.jpg");
+  bad_option["detector"] = "yolo";
+  expect_error(post_json(*c, "/verify", bad_option), 400, "bad_request");
+  bad_option = verify_body("obama_1.jpg", "obama_2.jpg");
+  bad_option["threshold"] = -1;
+  expect_error(post_json(*c, "/verify", bad_option), 400, "bad_request");
+  expect_error(post_json(*c, "/verify", {{"img1", "/etc/passwd"}, {"img2", "http://example.com/a.jpg"}}), 400,
+               "bad_image");
+  expect_error(post_json(*c, "/verify", verify_body("corrupt_broken.jpg", "obama_1.jpg")), 400, "bad_image");
+  expect_error(c->Post("/verify", "img1=a", "text/plain"), 415, "unsupported_media_type");
+  expect_error(c->Get("/no/such/route"), 404, "not_found");
+  expect_error(c->Post("/nothing", "{}", "application/json"), 404, "not_found");
+
+  auto r = post_json(*c, "/verify", verify_body("noface_grass.jpg", "obama_1.jpg"));
+  expect_error(r, 422, "no_face");
+  EXPECT_EQ(json::parse(r->body)["error"]["message"], "img1: no face found in the image");
+  auto many = verify_body("obama_1.jpg", "multi_four_people.jpg");
+  many["face_policy"] = "error";
+  r = post_json(*c, "/verify", many);
+  expect_error(r, 422, "too_many_faces");
+  EXPECT_EQ(json::parse(r->body)["error"]["message"].get<std::string>().rfind("img2: ", 0), 0u);
+}
+
+TEST(Server, OriginalApiErrorsKeepCors) {
+  auto c = main_server().client();
+  auto good = legacy_image(shared_face("obama_1.jpg"), true);
+  auto ragged = good;
+  ragged[0][5].erase(3);
+  auto r = post_json(*c, "/", {{"truth", good}, {"check", ragged}});
+  expect_error(r, 400, "bad_request");
+  expect_cors(r);
+  auto out_of_range = good;
+  out_of_range[0][1][2][0] = 256.5;
+  r = post_json(*c, "/", {{"truth", out_of_range}, {"check", good}});
+  expect_error(r, 400, "bad_request");
+  expect_cors(r);
+  r = post_json(*c, "/", {{"truth", good}});
+  expect_error(r, 400, "bad_request");
+  expect_cors(r);
+  r = c->Post("/", "truth", "image/png");
+  expect_error(r, 415, "unsupported_media_type");
+  expect_cors(r);
+}
+
+// Tight limits and one worker behind a queue of one: limits, then overload and recovery.
+TEST(Server, LimitsOverloadAndRecovery) {
+  ServerProcess server({"--workers", "1", "--queue", "1", "--max-body-mb", "12", "--max-megapixels", "5"});
+  server.wait_ready();
+  auto c = server.client();
+  // 413 for the body, before any parsing.
+  expect_error(c->Post("/verify", std::string(13 * 1024 * 1024, 'x'), "application/json"), 413,
+               "body_too_large");
+  auto big = c->Post("/", std::string(13 * 1024 * 1024, ' '), "application/json");
+  expect_error(big, 413, "body_too_large");
+  expect_cors(big);
+  // 413 for pixels: a 3000x2000 PNG is small in bytes but over 5 megapixels.
+  std::vector<std::uint8_t> png;
+  cv::imencode(".png", cv::Mat(2000, 3000, CV_8UC3, cv::Scalar(90, 120, 200)), png);
+  expect_error(post_json(*c, "/verify",
+                         {{"img1", base64(std::string(png.begin(), png.end()))},
+                          {"img2", base64(photo("obama_1.jpg"))}}),
+               413, "image_too_large");
+
+  // Six slow requests at once (each decodes two multi-megapixel photos) against room for two.
+  const auto slow = verify_body("shea_whigham.jpg", "multi_group_smile.jpg").dump();
+  std::vector<std::future<int>> answers;
+  for (int i = 0; i < 6; ++i)
+    answers.push_back(std::async(std::launch::async, [&] {
+      auto own = server.client();
+      auto r = own->Post("/verify", slow, "application/json");
+      if (!r) return -1;
+      if (r->status == 429) {
+        const auto j = json::parse(r->body);
+        if (j["error"]["code"] != "overloaded") return -2;
+      }
+      return r->status;
+    }));
+  int ok = 0, refused = 0;
+  for (auto& a : answers) {
+    const int status = a.get();
+    ok += status == 200;
+    refused += status == 429;
+    EXPECT_TRUE(status == 200 || status == 429) << status;
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(refused, 1);
+  // Recovered: the queue is empty again and a request goes through.
+  auto r = post_json(*c, "/verify", verify_body("obama_1.jpg", "obama_2.jpg"));
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto metrics = c->Get("/metrics")->body;
+  EXPECT_NE(metrics.find("status=\"429\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("facematch_queue_depth 0"), std::string::npos);
+  EXPECT_NE(metrics.find("facematch_in_flight_requests 0"), std::string::npos);
+}
+
+TEST(Server, ApiKeysFromFileAndEnvironment) {
+  const auto keys = std::filesystem::temp_directory_path() / ("facematch_keys_" + std::to_string(::getpid()));
+  {
+    std::ofstream out(keys);
+    out << "# comment\n  key-from-file  \n\n";
+  }
+  ServerProcess server({"--api-keys", keys.string()}, {"FACEMATCH_API_KEYS=env-key-1, env-key-2"});
+  server.wait_ready();
+  std::filesystem::remove(keys);
+  auto c = server.client();
+  const auto body = verify_body("obama_1.jpg", "obama_2.jpg");
+  auto r = post_json(*c, "/verify", body);
+  expect_error(r, 401, "unauthorized");
+  expect_error(c->Get("/metrics"), 401, "unauthorized");
+  c->set_default_headers({{"x-api-key", "key-from-fil"}});
+  expect_error(post_json(*c, "/verify", body), 401, "unauthorized");
+  EXPECT_EQ(c->Get("/healthz")->status, 200);  // health checks stay open
+  EXPECT_EQ(c->Get("/readyz")->status, 200);
+  EXPECT_EQ(c->Options("/")->status, 204);
+  c->set_default_headers({{"x-api-key", "key-from-file"}});
+  EXPECT_EQ(post_json(*c, "/verify", body)->status, 200);
+  EXPECT_EQ(c->Get("/metrics")->status, 200);
+  c->set_default_headers({{"Authorization", "Bearer env-key-2"}});
+  EXPECT_EQ(post_json(*c, "/verify", body)->status, 200);
+  const json legacy = {{"truth", legacy_image(shared_face("obama_1.jpg"), false)},
+                       {"check", legacy_image(shared_face("obama_2.jpg"), false)}};
+  c->set_default_headers({});
+  r = post_json(*c, "/", legacy);
+  expect_error(r, 401, "unauthorized");
+  expect_cors(r);
+}
+
+TEST(Server, SigtermFinishesInFlightRequestsAndExitsZero) {
+  ServerProcess server({"--workers", "1", "--keep-alive-timeout", "1"});
+  server.wait_ready();
+  // A second keep-alive connection is open before the signal: its next request must be refused
+  // with 503 (or the connection closed), never left hanging.
+  auto idle = server.client();
+  idle->set_keep_alive(true);
+  ASSERT_EQ(idle->Get("/healthz")->status, 200);
+  const auto slow = verify_body("shea_whigham.jpg", "multi_group_smile.jpg").dump();
+  auto in_flight = std::async(std::launch::async, [&] {
+    auto c = server.client();
+    auto r = c->Post("/verify", slow, "application/json");
+    return r ? r->status : -1;
+  });
+  // Wait until the request holds the worker, then ask the server to stop.
+  auto probe = server.client();
+  for (int i = 0; i < 500; ++i) {
+    auto m = probe->Get("/metrics");
+    if (m && m->body.find("facematch_workers_busy 1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  probe.reset();
+  ::kill(server.pid(), SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto late = post_json(*idle, "/verify", verify_body("obama_1.jpg", "obama_2.jpg"));
+  if (late) expect_error(late, 503, "overloaded");
+  std::printf("request on an open connection after SIGTERM: %s\n",
+              late ? std::to_string(late->status).c_str() : httplib::to_string(late.error()).c_str());
+  EXPECT_EQ(in_flight.get(), 200);
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+}
+
+}  // namespace

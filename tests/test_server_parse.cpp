@@ -1,0 +1,184 @@
+// The request parsers alone: shapes, limits and the time to read the original API's nested arrays.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "server/http_error.hpp"
+#include "server/request_parse.hpp"
+#include "test_server_harness.hpp"
+
+namespace {
+
+using namespace facematch::server;
+using facematch::testing::base64;
+using facematch::testing::legacy_image;
+using facematch::testing::shared_face;
+using nlohmann::json;
+
+template <typename F>
+HttpError error_of(F&& f) {
+  try {
+    f();
+  } catch (const HttpError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no HttpError thrown";
+  return {0, "", ""};
+}
+
+json gradient(int width, int height) {
+  json rows = json::array();
+  for (int y = 0; y < height; ++y) {
+    json row = json::array();
+    for (int x = 0; x < width; ++x) row.push_back({x % 256, y % 256, 7});
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+TEST(ServerParse, Base64WithPrefixWhitespaceAndUrlAlphabet) {
+  const std::string bytes = "\xff\xd8\xff\xe0 any bytes\x01\x02";
+  const auto encoded = base64(bytes);
+  const Bytes expected(bytes.begin(), bytes.end());
+  EXPECT_EQ(decode_base64_image(encoded, "img"), expected);
+  EXPECT_EQ(decode_base64_image("data:image/jpeg;base64," + encoded, "img"), expected);
+  std::string wrapped = encoded.substr(0, 8) + "\r\n" + encoded.substr(8);
+  EXPECT_EQ(decode_base64_image(wrapped, "img"), expected);
+  std::string unpadded = encoded;
+  unpadded.erase(std::remove(unpadded.begin(), unpadded.end(), '='), unpadded.end());
+  EXPECT_EQ(decode_base64_image(unpadded, "img"), expected);
+  std::string url = encoded;
+  std::replace(url.begin(), url.end(), '+', '-');
+  std::replace(url.begin(), url.end(), '/', '_');
+  EXPECT_EQ(decode_base64_image(url, "img"), expected);
+
+  EXPECT_EQ(error_of([] { decode_base64_image("http://example.com/a.jpg", "img1"); }).code(), "bad_image");
+  EXPECT_EQ(error_of([] { decode_base64_image("", "img1"); }).code(), "bad_image");
+  EXPECT_EQ(error_of([] { decode_base64_image("QQ=A", "img1"); }).code(), "bad_image");
+  EXPECT_EQ(error_of([] { decode_base64_image("data:image/png,abc", "img1"); }).code(), "bad_image");
+  EXPECT_EQ(error_of([] { decode_base64_image("A", "img1"); }).code(), "bad_image");
+}
+
+TEST(ServerParse, VerifyJson) {
+  const auto r = parse_verify_json(
+      R"({"img1": "QUJD", "img2": "data:image/png;base64,REVG", "threshold": 0.5, "detector": "tiny", "extra": 1})",
+      1000);
+  EXPECT_EQ(r.img1, (Bytes{'A', 'B', 'C'}));
+  EXPECT_EQ(r.img2, (Bytes{'D', 'E', 'F'}));
+  EXPECT_EQ(r.options.threshold, 0.5);
+  EXPECT_EQ(r.options.detector, "tiny");
+  EXPECT_FALSE(r.options.align);
+  EXPECT_EQ(error_of([] { parse_verify_json("[1,2]", 1000); }).code(), "bad_request");
+  EXPECT_EQ(error_of([] { parse_verify_json(R"({"img1": "QUJD"})", 1000); }).code(), "bad_request");
+  EXPECT_EQ(error_of([] { parse_verify_json(R"({"img1": 5, "img2": "QUJD"})", 1000); }).code(),
+            "bad_request");
+  EXPECT_EQ(error_of([] {
+              parse_verify_json(R"({"img1": "QUJD", "img2": "QUJD", "threshold": "x"})", 1000);
+            }).code(),
+            "bad_request");
+  EXPECT_EQ(error_of([] { parse_verify_json(R"({"img1": "QUJDQUJDQUJD", "img2": "QUJD"})", 3); }).status(),
+            413);
+  EXPECT_EQ(error_of([] { parse_verify_json(std::string(5000, '['), 1000); }).code(), "bad_request");
+}
+
+TEST(ServerParse, OptionsAreValidated) {
+  RequestOptions o;
+  o.align = "sideways";
+  EXPECT_EQ(error_of([&] { o.apply({}); }).code(), "bad_request");
+  o = {};
+  o.threshold = 0;
+  EXPECT_EQ(error_of([&] { o.threshold_or(0.6); }).code(), "bad_request");
+  EXPECT_EQ(parse_option_fields(std::string("0.4"), {}, {}, {}).threshold, 0.4);
+  EXPECT_EQ(error_of([] { parse_option_fields(std::string("0.4x"), {}, {}, {}); }).code(), "bad_request");
+}
+
+TEST(ServerParse, LegacyShapesGiveRgb) {
+  const auto rows = gradient(20, 18);
+  for (const json& image : {rows, json::array({rows})}) {
+    const auto r = parse_legacy_request(json{{"truth", image}, {"check", image}}.dump(), 1000);
+    ASSERT_EQ(r.truth.cols, 20);
+    ASSERT_EQ(r.truth.rows, 18);
+    ASSERT_EQ(r.truth.type(), CV_8UC3);
+    // BGR in, RGB out.
+    EXPECT_EQ(r.truth.at<cv::Vec3b>(17, 19), cv::Vec3b(7, 17, 19));
+  }
+  // Floats (numpy's tolist) are rounded.
+  auto floats = rows;
+  floats[0][0] = {0.4, 254.6, 100.5};
+  const auto r = parse_legacy_request(json{{"truth", floats}, {"check", rows}}.dump(), 1000);
+  EXPECT_EQ(r.truth.at<cv::Vec3b>(0, 0), cv::Vec3b(101, 255, 0));
+}
+
+TEST(ServerParse, LegacyRejectsBadArrays) {
+  const auto rows = gradient(20, 18);
+  const auto check = [&](const json& truth, int status, const std::string& code) {
+    const auto e = error_of([&] {
+      parse_legacy_request(json{{"truth", truth}, {"check", rows}}.dump(), 1000);
+    });
+    EXPECT_EQ(e.status(), status) << truth.dump().substr(0, 80);
+    EXPECT_EQ(e.code(), code) << e.what();
+  };
+  auto ragged = rows;
+  ragged[3].erase(0);
+  check(ragged, 400, "bad_request");
+  auto two_values = rows;
+  two_values[2][2] = {1, 2};
+  check(two_values, 400, "bad_request");
+  auto negative = rows;
+  negative[1][1][1] = -1;
+  check(negative, 400, "bad_request");
+  auto text = rows;
+  text[1][1][1] = "12";
+  check(text, 400, "bad_request");
+  check(json::array({rows, rows}), 400, "bad_request");  // a batch of two
+  check(json::array(), 400, "bad_image");
+  check(gradient(8, 8), 400, "bad_image");          // under the 16-pixel side
+  check(gradient(40, 30), 413, "image_too_large");  // 1200 pixels > 1000
+  check(json(5), 400, "bad_request");
+  EXPECT_EQ(error_of([] { parse_legacy_request(R"({"truth": [[[1e999, 0, 0]]]})", 1000); }).code(),
+            "bad_request");
+  EXPECT_EQ(error_of([] { parse_legacy_request(R"({"truth": [[[NaN, 0, 0]]]})", 1000); }).code(),
+            "bad_request");
+}
+
+TEST(ServerParse, SimilarityIsHalfAtTheThreshold) {
+  EXPECT_DOUBLE_EQ(similarity_from_distance(0.6, 0.6), 0.5);
+  EXPECT_DOUBLE_EQ(similarity_from_distance(0, 0.6), 1.0);
+  EXPECT_GT(similarity_from_distance(0.3, 0.6), similarity_from_distance(0.4, 0.6));
+  EXPECT_LT(similarity_from_distance(1.2, 0.6), 0.1);
+}
+
+// The original API's request (2 x [1][224][224][3] floats, ~1.7 MB of JSON) must parse in under 5 ms.
+TEST(ServerParse, OriginalRequestParsesInUnderFiveMs) {
+  const json body = {{"truth", legacy_image(shared_face("obama_1.jpg"), true)},
+                     {"check", legacy_image(shared_face("obama_2.jpg"), true)}};
+  const auto text = body.dump();
+  EXPECT_GT(text.size(), 1'000'000u);
+  // CPU time of this thread, so that other processes on a shared machine do not count; wall time is
+  // printed beside it.
+  const auto cpu_ms = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+  };
+  double best_cpu_ms = 1e9, best_wall_ms = 1e9;
+  for (int i = 0; i < 20; ++i) {
+    const auto wall = std::chrono::steady_clock::now();
+    const double cpu = cpu_ms();
+    const auto r = parse_legacy_request(text, 40'000'000);
+    best_cpu_ms = std::min(best_cpu_ms, cpu_ms() - cpu);
+    best_wall_ms =
+        std::min(best_wall_ms,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall).count());
+    ASSERT_EQ(r.check.cols, 224);
+  }
+  std::printf("original API request: %zu bytes of JSON parsed in %.2f ms CPU, %.2f ms wall (best of 20)\n",
+              text.size(), best_cpu_ms, best_wall_ms);
+#if !defined(__SANITIZE_ADDRESS__) && defined(NDEBUG)
+  EXPECT_LT(best_cpu_ms, 5.0);
+#endif
+}
+
+}  // namespace
