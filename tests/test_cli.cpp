@@ -117,3 +117,14 @@ TEST(Cli, DetectDrawsFaces) {
   EXPECT_FALSE(drawn.empty());
   std::filesystem::remove(out);
 }
+
+TEST(Cli, RecallOptionsReachTheDetector) {
+  // The dark photo has a face that plain SSD misses; the low-light retry finds it.
+  const auto plain = run("detect --json " + face("lowlight_1.jpg"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(nlohmann::json::parse(plain.out)["faces"].size(), 0u);
+  const auto retried = run("detect --json --retry-low-light " + face("lowlight_1.jpg"));
+  ASSERT_EQ(retried.exit_code, 0) << retried.err;
+  EXPECT_EQ(nlohmann::json::parse(retried.out)["faces"].size(), 1u);
+  EXPECT_EQ(run("detect --tile-min-side -1 " + face("lowlight_1.jpg")).exit_code, 2);
+}

@@ -9,6 +9,10 @@ PipelineOptions CommonOptions::pipeline() const {
   o.detector.kind = parse_detector(detector);
   o.detector.min_score = min_score;
   o.detector.tiny_input_size = tiny_size;
+  o.detector.retry_low_light = retry_low_light;
+  if (tile_min_side < 0)
+    throw Error(ErrorCode::invalid_argument, "--tile-min-side must be 0 (off) or positive");
+  o.detector.tile_min_side = tile_min_side;
   o.align = parse_align(align);
   o.face_policy = parse_face_policy(face_policy);
   if (!(max_megapixels > 0)) throw Error(ErrorCode::invalid_argument, "--max-megapixels must be positive");
@@ -21,7 +25,13 @@ PipelineOptions CommonOptions::pipeline() const {
 void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
   cmd.add_option("--models", o.models_dir,
                  "Models folder (default: $FACEMATCH_MODELS, then the built-in path)");
-  cmd.add_option("--detector", o.detector, "Face detector: ssd (accurate) or tiny (fast)")
+  cmd.add_option("--detector", o.detector,
+                 "Face detector: ssd (accurate), tiny (fast) or cascade (tiny, then SSD when unsure)")
+      ->capture_default_str();
+  cmd.add_flag("--retry-low-light", o.retry_low_light,
+               "When a dark photo shows no face, detect again on a brightened, denoised copy");
+  cmd.add_option("--tile-min-side", o.tile_min_side,
+                 "Also detect on 2x2 tiles of photos at least this many pixels wide or high (0 = off)")
       ->capture_default_str();
   cmd.add_option("--min-score", o.min_score, "Minimum detector score")->capture_default_str();
   cmd.add_option("--tiny-size", o.tiny_size, "Input size of the tiny detector (multiple of 32)")

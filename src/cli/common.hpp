@@ -24,6 +24,8 @@ struct CommonOptions {
   double max_megapixels = 40;
   std::string precision = "auto";
   bool flip_average = false;
+  bool retry_low_light = false;
+  int tile_min_side = 0;
   bool json = false;
 
   PipelineOptions pipeline() const;
