@@ -7,6 +7,7 @@
 #include "facematch/error.hpp"
 #include "image/face_api_resize.hpp"
 #include "models/recognition_net.hpp"
+#include "models/runners_by_batch.hpp"
 
 namespace facematch {
 namespace {
@@ -17,25 +18,13 @@ constexpr std::size_t kInputFloats = static_cast<std::size_t>(kSize) * kSize * 3
 }  // namespace
 
 struct FaceEmbedder::State {
-  std::shared_ptr<const Models> models;
-  std::map<int, engine::NetRunner> runners;  // by batch size, created on first use
-
-  engine::NetRunner& runner(int batch) {
-    auto it = runners.find(batch);
-    if (it == runners.end()) {
-      const Models& m = *models;
-      auto net = m.compiled(models::kRecognitionModel, batch, [&m] {
-        return models::describe_recognition_net(m.weights(models::kRecognitionModel));
-      });
-      it = runners.try_emplace(batch, std::move(net)).first;
-    }
-    return it->second;
-  }
+  models::RunnersByBatch runner;
 };
 
 FaceEmbedder::FaceEmbedder(std::shared_ptr<const Models> models) {
   if (!models) throw Error(ErrorCode::internal, "FaceEmbedder needs loaded models");
-  state_ = std::make_unique<State>(State{std::move(models), {}});
+  state_ = std::make_unique<State>(State{models::RunnersByBatch(std::move(models), models::kRecognitionModel,
+                                                                &models::describe_recognition_net)});
   state_->runner(1);  // compile now, so a bad model fails here and the first call is not slower
 }
 

@@ -10,6 +10,7 @@
 #include "facematch/landmarks.hpp"
 #include "image/face_api_resize.hpp"
 #include "models/landmark68_net.hpp"
+#include "models/runners_by_batch.hpp"
 
 namespace facematch {
 namespace {
@@ -44,25 +45,13 @@ Landmarks68 to_image_points(const float* raw, const cv::Rect& crop, const Detect
 }  // namespace
 
 struct LandmarkDetector::State {
-  std::shared_ptr<const Models> models;
-  std::map<int, engine::NetRunner> runners;  // by batch size, created on first use
-
-  engine::NetRunner& runner(int batch) {
-    auto it = runners.find(batch);
-    if (it == runners.end()) {
-      const Models& m = *models;
-      auto net = m.compiled(models::kLandmark68Model, batch, [&m] {
-        return models::describe_landmark68_net(m.weights(models::kLandmark68Model));
-      });
-      it = runners.try_emplace(batch, std::move(net)).first;
-    }
-    return it->second;
-  }
+  models::RunnersByBatch runner;
 };
 
 LandmarkDetector::LandmarkDetector(std::shared_ptr<const Models> models) {
   if (!models) throw Error(ErrorCode::internal, "LandmarkDetector needs loaded models");
-  state_.reset(new State{std::move(models), {}});
+  state_.reset(new State{
+      models::RunnersByBatch(std::move(models), models::kLandmark68Model, &models::describe_landmark68_net)});
   state_->runner(1);  // compile now, so a bad model fails here and the first call is not slower
 }
 
