@@ -8,7 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libdnnl-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libdnnl-dev ocl-icd-opencl-dev  # dnnl-config.cmake needs OpenCL (Debian builds oneDNN with its OCL GPU runtime; apt only recommends it)
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libcpp-httplib-dev libsimdjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium  # the web page test drives it (tests/web; playwright-core comes from tests/web/package-lock.json)
