@@ -463,9 +463,18 @@ ImageAnalysis Verifier::analyze_file(const std::filesystem::path& path, const Pi
   return analyze_job(*pool_, threads_per_call_, std::move(job), options, embed_all_faces);
 }
 
+PipelineOptions recommended_pipeline() {
+  PipelineOptions o;
+  o.detector.kind = DetectorKind::cascade;
+  o.detector.retry_low_light = true;
+  o.flip_average = true;
+  o.precision = Precision::automatic;
+  return o;
+}
+
 Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb,
-                              const PipelineOptions& options, double threshold) const {
-  auto a = labelled_job("first image"), b = labelled_job("second image");
+                              const PipelineOptions& options, double threshold, const ImageNames& names) const {
+  auto a = labelled_job(names.first), b = labelled_job(names.second);
   a.rgb = &first_rgb;
   b.rgb = &second_rgb;
   return verify_jobs(*pool_, threads_per_call_, std::move(a), std::move(b), options, threshold);
@@ -481,8 +490,8 @@ Verification Verifier::verify_files(const std::filesystem::path& first, const st
 
 Verification Verifier::verify_encoded(std::span<const std::uint8_t> first,
                                       std::span<const std::uint8_t> second, const PipelineOptions& options,
-                                      double threshold) const {
-  auto a = labelled_job("first image"), b = labelled_job("second image");
+                                      double threshold, const ImageNames& names) const {
+  auto a = labelled_job(names.first), b = labelled_job(names.second);
   a.bytes = first;
   b.bytes = second;
   return verify_jobs(*pool_, threads_per_call_, std::move(a), std::move(b), options, threshold);

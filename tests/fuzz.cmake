@@ -6,6 +6,18 @@
 option(FACEMATCH_FUZZ "Build the libFuzzer targets (clang only)" OFF)
 set(FACEMATCH_FUZZ_SECONDS 20 CACHE STRING "Seconds each fuzz_smoke_* test fuzzes")
 set(FACEMATCH_FUZZ_DIR ${PROJECT_SOURCE_DIR}/fuzz)
+# Seeds are generated, not committed (they derive from a ../shared/faces photo): trimmed real requests
+# and 32x24 images of every format the decoder reads, written by the hostile-input generator.
+set(FACEMATCH_FUZZ_SEEDS ${CMAKE_BINARY_DIR}/fuzz-seeds)
+
+# The hostile-input set: a generator (run by the tests into <build>/hostile/<pid> and <build>/fuzz-seeds)
+# and the tests that post it to the real server binary.
+add_executable(facematch_make_hostile ${PROJECT_SOURCE_DIR}/tools/hostile/make_hostile.cpp)
+find_package(JPEG REQUIRED)
+find_package(ZLIB REQUIRED)
+target_link_libraries(facematch_make_hostile PRIVATE facematch_server_test_harness JPEG::JPEG ZLIB::ZLIB)
+add_test(NAME fuzz_seeds COMMAND facematch_make_hostile --seeds ${FACEMATCH_FUZZ_SEEDS})
+set_tests_properties(fuzz_seeds PROPERTIES FIXTURES_SETUP fuzz_seeds)
 
 # facematch_fuzz_target(<name> SOURCES <library sources> LIBS <libraries>): the library sources under
 # test are compiled into the target itself, so that libFuzzer's coverage instrumentation sees them.
@@ -16,8 +28,9 @@ function(facematch_fuzz_target name)
   target_include_directories(${name}_replay PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${name}_replay PRIVATE ${F_LIBS})
   add_test(NAME fuzz_replay_${name}
-           COMMAND ${name}_replay ${FACEMATCH_FUZZ_DIR}/corpus/${name} ${FACEMATCH_FUZZ_DIR}/regressions/${name})
-  set_tests_properties(fuzz_replay_${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=1")
+           COMMAND ${name}_replay ${FACEMATCH_FUZZ_SEEDS}/${name} ${FACEMATCH_FUZZ_DIR}/regressions/${name})
+  set_tests_properties(fuzz_replay_${name} PROPERTIES TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=1"
+                                                      FIXTURES_REQUIRED fuzz_seeds)
   if(FACEMATCH_FUZZ)
     add_executable(fuzz_${name} ${FACEMATCH_FUZZ_DIR}/fuzz_${name}.cpp ${F_SOURCES})
     target_include_directories(fuzz_${name} PRIVATE ${PROJECT_SOURCE_DIR}/src)
@@ -28,7 +41,8 @@ function(facematch_fuzz_target name)
     add_test(NAME fuzz_smoke_${name}
              COMMAND ${PROJECT_SOURCE_DIR}/tools/fuzz.sh --build-dir ${CMAKE_BINARY_DIR} --no-build
                      ${FACEMATCH_FUZZ_SECONDS} ${name})
-    set_tests_properties(fuzz_smoke_${name} PROPERTIES TIMEOUT 600 ENVIRONMENT "OMP_NUM_THREADS=1")
+    set_tests_properties(fuzz_smoke_${name} PROPERTIES TIMEOUT 600 ENVIRONMENT "OMP_NUM_THREADS=1"
+                                                        FIXTURES_REQUIRED fuzz_seeds)
   endif()
 endfunction()
 
@@ -38,12 +52,6 @@ facematch_fuzz_target(request_json SOURCES ${PROJECT_SOURCE_DIR}/src/server/requ
 facematch_fuzz_target(multipart SOURCES ${PROJECT_SOURCE_DIR}/src/server/request_parse.cpp
                       LIBS facematch simdjson::simdjson PkgConfig::HTTPLIB)
 
-# The hostile-input set: a generator (run by the test itself into <build>/hostile/<pid>) and the tests
-# that post it to the real server binary.
-add_executable(facematch_make_hostile ${PROJECT_SOURCE_DIR}/tools/hostile/make_hostile.cpp)
-find_package(JPEG REQUIRED)
-find_package(ZLIB REQUIRED)
-target_link_libraries(facematch_make_hostile PRIVATE facematch_server_test_harness JPEG::JPEG ZLIB::ZLIB)
 
 facematch_test(test_hostile test_hostile.cpp)
 target_link_libraries(test_hostile PRIVATE facematch_server_test_harness)

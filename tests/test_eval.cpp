@@ -140,7 +140,7 @@ TEST_F(CalibrateSharedFaces, WritesAnOperatingPointFileWithItsProvenance) {
   EXPECT_EQ(j["format"], "facematch-operating-points");
   EXPECT_EQ(j["default"], "far5e-2");
   EXPECT_EQ(j["align"], "similarity");
-  EXPECT_EQ(j["detector"], "ssd");
+  EXPECT_EQ(j["detector"], "cascade");
   EXPECT_EQ(j["provenance"]["pairs"], 48);
   const auto csv = facematch::testing::read_bytes(faces_dir() / "pairs.csv");
   EXPECT_EQ(j["provenance"]["csv_sha256"], facematch::testing::sha256_hex(csv.data(), csv.size()));
@@ -183,6 +183,10 @@ TEST_F(CalibrateSharedFaces, VerifyWithTheWrittenPointChangesTheDecision) {
   const auto other = run("verify --align faceapi --operating-point " + out_->string() + " " + pair);
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_NE(other.err.find("--align similarity"), std::string::npos) << other.err;
+  // So are thresholds fitted with flip averaging (the default) for descriptors without it.
+  const auto unflipped = run("verify --no-flip-average --operating-point " + out_->string() + " " + pair);
+  EXPECT_EQ(unflipped.exit_code, 2);
+  EXPECT_NE(unflipped.err.find("--flip-average"), std::string::npos) << unflipped.err;
 }
 
 TEST_F(CalibrateSharedFaces, PlotIsAValidPng) {

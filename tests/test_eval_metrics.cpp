@@ -194,10 +194,12 @@ TEST(OperatingPoints, BuiltInPointsLoad) {
   const auto& builtin = fm::builtin_operating_points();
   EXPECT_EQ(builtin.origin, "built-in");
   EXPECT_EQ(builtin.model, fm::kEmbeddingModelId);
-  const auto resolved = fm::resolve_operating_point("far1e-3", fm::PipelineOptions{});
+  const auto resolved = fm::resolve_operating_point("far1e-3", fm::recommended_pipeline());
   EXPECT_EQ(resolved.origin, "built-in");
   EXPECT_GT(resolved.point.threshold, 0.3);
   EXPECT_LT(resolved.point.threshold, 0.7);
+  // They were fitted on the recommended pipeline; face-api's own (SSD, no flip) gets other distances.
+  EXPECT_THROW(fm::resolve_operating_point("far1e-3", fm::PipelineOptions{}), fm::Error);
 }
 
 TEST(OperatingPoints, RejectsFilesOfAnotherFormat) {

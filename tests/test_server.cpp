@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <thread>
 
+#include "facematch/operating_point.hpp"
 #include "test_server_harness.hpp"
 #include "test_support.hpp"
 
@@ -84,8 +85,13 @@ TEST(Server, HealthReadyAndMetrics) {
         "facematch_stage_duration_seconds_bucket{stage=\"align\"",
         "facematch_inference_duration_seconds_count ", "facematch_queue_depth 0",
         "facematch_in_flight_requests ", "facematch_faces_detected_total ", "facematch_workers 2",
-        "facematch_ready 1", "# TYPE facematch_http_request_duration_seconds histogram"})
+        "facematch_ready 1", "# TYPE facematch_http_request_duration_seconds histogram",
+        "facematch_info{model=\"face-api-1.7.15/face_recognition_model\",precision=\"",
+        "\",detector=\"cascade\",align=\"similarity\"} 1\n"})
     EXPECT_NE(m->body.find(needle), std::string::npos) << needle;
+  // The precision auto resolved to is the one the answers report.
+  const std::string ran = parse(v)["precision"];
+  EXPECT_NE(m->body.find("precision=\"" + ran + "\""), std::string::npos) << ran;
 }
 
 TEST(Server, VerifyBase64SamePersonWithAndWithoutDataUri) {
@@ -103,7 +109,7 @@ TEST(Server, VerifyBase64SamePersonWithAndWithoutDataUri) {
   EXPECT_GT(j["similarity"].get<double>(), 0.5);
   EXPECT_LE(j["similarity"].get<double>(), 1.0);
   EXPECT_EQ(j["model"], "face-api-1.7.15/face_recognition_model");
-  EXPECT_EQ(j["detector"], "ssd");
+  EXPECT_EQ(j["detector"], "cascade");  // the service's default (README "Detection recall")
   EXPECT_EQ(j["align"], "similarity");
   for (const char* img : {"img1", "img2"}) {
     const auto& area = j["facial_areas"][img];
@@ -365,6 +371,35 @@ TEST(Server, ApiKeysFromFileAndEnvironment) {
   r = post_json(*c, "/", legacy);
   expect_error(r, 401, "unauthorized");
   expect_cors(r);
+}
+
+TEST(Server, OperatingPointSetsTheThresholdAndAnswersNameIt) {
+  const auto& points = facematch::builtin_operating_points();
+  const auto& far1e2 = points.get("far1e-2");
+  ServerProcess server({"--workers", "1", "--operating-point", "far1e-2"});
+  server.wait_ready();
+  auto c = server.client();
+  auto j = parse(post_json(*c, "/verify", verify_body("obama_1.jpg", "obama_2.jpg")));
+  EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), far1e2.threshold);
+  EXPECT_EQ(j["operating_point"]["name"], "far1e-2");
+  EXPECT_EQ(j["operating_point"]["source"], "built-in");
+  EXPECT_DOUBLE_EQ(j["operating_point"]["target_far"].get<double>(), 1e-2);
+  EXPECT_EQ(j["match"], "Yes");
+  // A request's own threshold replaces the point, and the answer no longer names it.
+  auto body = verify_body("obama_1.jpg", "obama_2.jpg");
+  body["threshold"] = 0.3;
+  j = parse(post_json(*c, "/verify", body));
+  EXPECT_EQ(j["threshold"], 0.3);
+  EXPECT_FALSE(j.contains("operating_point"));
+  EXPECT_EQ(j["match"], "No");
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+
+  // A point and a threshold together, or an unknown point, stop the server before it listens.
+  const std::string serve = std::string(FACEMATCH_CLI) + " serve --port 0 --models " +
+                            facematch::testing::models_dir().string() + " --log-level off";
+  EXPECT_NE(std::system((serve + " --operating-point far1e-3 --threshold 0.5 >/dev/null 2>&1").c_str()), 0);
+  EXPECT_NE(std::system((serve + " --operating-point far7e-7 >/dev/null 2>&1").c_str()), 0);
+  EXPECT_NE(std::system((serve + " --operating-point far1e-3 --align faceapi >/dev/null 2>&1").c_str()), 0);
 }
 
 TEST(Server, SigtermFinishesInFlightRequestsAndExitsZero) {

@@ -29,7 +29,7 @@ mkdir -p "$out"
 
 for align in $aligns; do
   echo "calibrate.sh: --align $align" >&2
-  "$bin" calibrate "$dir/pairs.csv" --root "$dir" --identities "$dir/identities.csv" --detector ssd --align "$align" \
+  "$bin" calibrate "$dir/pairs.csv" --root "$dir" --identities "$dir/identities.csv" --detector cascade --align "$align" \
     --far 1e-3 --far 1e-2 --far 1e-4 --far 1e-5 \
     --out "$out/$align.json" --plot "$out/$align.png" --distances "$out/$align-pairs.csv" | tee "$out/$align.txt"
 done

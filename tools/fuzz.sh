@@ -6,7 +6,7 @@
 #   tools/fuzz.sh 3600 decode_image         a long run of one target (the documented long command)
 #   --build-dir DIR --no-build              use an existing fuzz build (the ctest fuzz_smoke_* tests)
 #
-# Each target starts from the committed seeds (fuzz/corpus/<target>, fuzz/regressions/<target>) plus, for
+# Each target starts from the generated seeds (<build>/fuzz-seeds/<target>), fuzz/regressions/<target> plus, for
 # decode_image, the small (<= 64 KB) photos of models/demo and ../shared/faces when present; new
 # inputs go to a scratch corpus in the build folder, never into git. A crash, leak, timeout (10 s per
 # input) or out-of-memory (2 GB) stops the run with exit 1 and leaves the input in
@@ -31,15 +31,17 @@ done
 
 if ((do_build)); then
   cmake --preset fuzz -S "$root" >/dev/null
-  cmake --build "$build" -j2 --target "${targets[@]/#/fuzz_}"
+  cmake --build "$build" -j2 --target "${targets[@]/#/fuzz_}" facematch_make_hostile
 fi
+# Seeds are generated, never committed: trimmed real requests and tiny images of every format.
+"$build/tests/facematch_make_hostile" --seeds "$build/fuzz-seeds"
 
 status=0
 for t in "${targets[@]}"; do
   work="$build/fuzz-corpus/$t"
   artifacts="$build/fuzz-artifacts/$t/"
   mkdir -p "$work" "$artifacts"
-  seeds=("$root/fuzz/corpus/$t" "$root/fuzz/regressions/$t")
+  seeds=("$build/fuzz-seeds/$t" "$root/fuzz/regressions/$t")
   if [[ $t == decode_image ]]; then
     # Real photos as seeds, generated or shared at run time (photos are never committed).
     extra="$build/fuzz-seeds/$t"

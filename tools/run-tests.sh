@@ -5,16 +5,19 @@
 #
 #   tools/run-tests.sh            release build
 #   tools/run-tests.sh --asan     also an AddressSanitizer + UBSan build (preset asan) and its tests
+#   tools/run-tests.sh --fuzz N   also fuzz each libFuzzer target for N seconds (preset fuzz, clang 14)
 #
 # Exit code: ctest's (the first failing one when both presets run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 asan=0
-for arg in "$@"; do
-  case "$arg" in
-    --asan) asan=1 ;;
-    *) echo "usage: $0 [--asan]" >&2; exit 2 ;;
+fuzz_seconds=0
+while (($#)); do
+  case "$1" in
+    --asan) asan=1; shift ;;
+    --fuzz) fuzz_seconds="${2:?--fuzz needs a number of seconds}"; shift 2 ;;
+    *) echo "usage: $0 [--asan] [--fuzz SECONDS]" >&2; exit 2 ;;
   esac
 done
 
@@ -32,5 +35,13 @@ if ((asan)); then
   asan_rc=0
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" ctest --preset asan -j2 || asan_rc=$?
   ((rc != 0)) || rc=$asan_rc
+fi
+if ((fuzz_seconds > 0)); then
+  cmake --preset fuzz -DFACEMATCH_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
+  cmake --build --preset fuzz --target fuzz_decode_image fuzz_request_json fuzz_multipart facematch_make_hostile
+  echo "run-tests: ctest --preset fuzz (${fuzz_seconds}s per target)" >&2
+  fuzz_rc=0
+  ctest --preset fuzz || fuzz_rc=$?
+  ((rc != 0)) || rc=$fuzz_rc
 fi
 exit "$rc"

@@ -26,10 +26,10 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
   cmd.add_option("--models", o.models_dir,
                  "Models folder (default: $FACEMATCH_MODELS, then the built-in path)");
   cmd.add_option("--detector", o.detector,
-                 "Face detector: ssd (accurate), tiny (fast) or cascade (tiny, then SSD when unsure)")
+                 "Face detector: cascade (tiny, then SSD when unsure), ssd or tiny (face-api's own)")
       ->capture_default_str();
-  cmd.add_flag("--retry-low-light", o.retry_low_light,
-               "When a dark photo shows no face, detect again on a brightened, denoised copy");
+  cmd.add_flag("--retry-low-light,!--no-retry-low-light", o.retry_low_light,
+               "When a dark photo shows no face, detect again on a brightened, denoised copy (default on)");
   cmd.add_option("--tile-min-side", o.tile_min_side,
                  "Also detect on 2x2 tiles of photos at least this many pixels wide or high (0 = off)")
       ->capture_default_str();
@@ -40,7 +40,8 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
   cmd.add_option("--precision", o.precision,
                  "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact) or bf16")
       ->capture_default_str();
-  cmd.add_flag("--flip-average", o.flip_average, "Average each descriptor with the mirrored face's");
+  cmd.add_flag("--flip-average,!--no-flip-average", o.flip_average,
+               "Average each descriptor with the mirrored face's (default on)");
   if (with_align) {
     cmd.add_option("--align", o.align,
                    "Face alignment: similarity (rotation-corrected) or faceapi (face-api's)")

@@ -16,15 +16,16 @@ inline constexpr int kExitSame = 0, kExitDifferent = 1, kExitError = 2;
 
 struct CommonOptions {
   std::optional<std::string> models_dir;
-  std::string detector = "ssd";
+  // Defaults: recommended_pipeline() (include/facematch/verifier.hpp).
+  std::string detector{to_string(recommended_pipeline().detector.kind)};
   std::string align{to_string(kDefaultAlignMode)};
   std::string face_policy = "largest";
   float min_score = 0.5f;
   int tiny_size = 416;
   double max_megapixels = 40;
-  std::string precision = "auto";
-  bool flip_average = false;
-  bool retry_low_light = false;
+  std::string precision{to_string(recommended_pipeline().precision)};
+  bool flip_average = recommended_pipeline().flip_average;
+  bool retry_low_light = recommended_pipeline().detector.retry_low_light;
   int tile_min_side = 0;
   bool json = false;
 

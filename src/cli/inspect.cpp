@@ -87,7 +87,11 @@ int run_detect(const CommonOptions& o, const std::string& image, const std::opti
   if (o.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : faces) list.push_back(report::face_json(f));
-    std::cout << nlohmann::json{{"image", image}, {"width", rgb.cols}, {"height", rgb.rows}, {"faces", list}}
+    std::cout << nlohmann::json{{"image", image},
+                                {"width", rgb.cols},
+                                {"height", rgb.rows},
+                                {"detector", to_string(options.detector.kind)},
+                                {"faces", list}}
                      .dump(2)
               << '\n';
   } else {

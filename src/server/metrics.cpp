@@ -132,6 +132,18 @@ std::string Metrics::render(const Gauges& g) const {
         g.ready ? 1 : 0);
   gauge(out, "facematch_draining", "1 after SIGTERM/SIGINT while in-flight requests finish.",
         g.draining ? 1 : 0);
+  header(out, "facematch_info", "gauge",
+         "Always 1; the labels say which descriptor model, net precision (auto resolved), and default "
+         "detector and alignment the service runs.");
+  out.append("facematch_info{")
+      .append(label("model", info_.model))
+      .append(",")
+      .append(label("precision", info_.precision))
+      .append(",")
+      .append(label("detector", info_.detector))
+      .append(",")
+      .append(label("align", info_.align))
+      .append("} 1\n");
   return out;
 }
 

@@ -35,8 +35,14 @@ struct Gauges {
   bool ready = false, draining = false;
 };
 
+// What the service runs, as labels of the constant facematch_info metric.
+struct ServiceInfo {
+  std::string model, precision, detector, align;
+};
+
 class Metrics {
  public:
+  explicit Metrics(ServiceInfo info) : info_(std::move(info)) {}
   // `route` is one of the service's routes or "other"; anything else is counted as "other".
   void count_request(std::string_view method, std::string_view route, int status, double seconds);
   void observe_stages(const StageTimes& times);
@@ -45,6 +51,7 @@ class Metrics {
   std::string render(const Gauges& gauges) const;
 
  private:
+  const ServiceInfo info_;
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;  // (method route, status)
   std::map<std::string, Histogram> route_seconds_;

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/executor.hpp"
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "facematch/image.hpp"
@@ -145,7 +144,10 @@ struct Service::Impl {
       : config(std::move(c)),
         workers(config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency())),
         verifier(std::move(models), workers),
-        admission(workers, config.queue) {
+        admission(workers, config.queue),
+        metrics(ServiceInfo{kEmbeddingModelId, std::string(to_string(resolve_precision(config.pipeline.precision))),
+                            std::string(to_string(config.pipeline.detector.kind)),
+                            std::string(to_string(config.pipeline.align))}) {
     config.pipeline.limits.max_bytes = config.max_body_bytes;
     for (const auto& key : config.api_keys) key_digests.push_back(sha256(key));
     setup();
@@ -224,16 +226,6 @@ struct Service::Impl {
     return std::move(*ticket);
   }
 
-  // Each worker runs its nets single-threaded so that workers x oneDNN threads never exceed the cores
-  // (OpenMP's thread count is per calling thread, so it is set once on each connection thread).
-  static void single_threaded_inference() {
-    thread_local bool done = false;
-    if (!done) {
-      engine::set_threads_for_this_thread(1);
-      done = true;
-    }
-  }
-
   ImageAnalysis analyze(std::string_view which, const Bytes& bytes, const PipelineOptions& options,
                         bool embed_all = false) {
     auto a = labelled(which, [&] { return verifier.analyze_encoded(bytes, options, embed_all); });
@@ -241,30 +233,19 @@ struct Service::Impl {
     return a;
   }
 
-  ImageAnalysis analyze(std::string_view which, const cv::Mat& rgb, const PipelineOptions& options) {
-    auto a = labelled(which, [&] { return verifier.analyze(rgb, options); });
-    record(a);
-    return a;
+  template <typename F>
+  Verification verify_and_record(F&& verify) {
+    const auto started = Clock::now();
+    Verification v = verify();
+    metrics.observe_total(seconds_since(started));
+    record(v.first);
+    record(v.second);
+    return v;
   }
 
   void record(const ImageAnalysis& a) {
     metrics.observe_stages(a.times);
     metrics.add_faces(a.whole_image_face ? 0 : a.faces.size());
-  }
-
-  Verification compare(ImageAnalysis first, ImageAnalysis second, const PipelineOptions& options,
-                       double threshold, Clock::time_point started) {
-    Verification v;
-    v.distance = euclidean_distance(first.chosen_embedding(), second.chosen_embedding());
-    v.threshold = threshold;
-    v.verified = is_match(v.distance, threshold);
-    v.model = first.chosen_embedding().model;
-    v.detector = options.detector.kind;
-    v.align = options.align;
-    v.first = std::move(first);
-    v.second = std::move(second);
-    v.total_ms = seconds_since(started) * 1000;
-    return v;
   }
 
   // --- routes --------------------------------------------------------------------------------
@@ -285,14 +266,16 @@ struct Service::Impl {
     const auto options = r.options.apply(config.pipeline);
     const double threshold = r.options.threshold_or(config.threshold);
     ticket.wait_for_worker();
-    single_threaded_inference();
-    const auto started = Clock::now();
-    auto a = analyze("img1", r.img1, options);
-    auto b = analyze("img2", r.img2, options);
-    const auto v = compare(std::move(a), std::move(b), options, threshold, started);
-    metrics.observe_total(seconds_since(started));
+    // One call for both images: the Verifier detects them in parallel when it has threads to spare and
+    // runs the landmark and recognition nets once for the faces of both.
+    const auto v = verify_and_record(
+        [&] { return verifier.verify_encoded(r.img1, r.img2, options, threshold, {"img1", "img2"}); });
     auto j = report::verification_json(v);
     j["similarity"] = similarity_from_distance(v.distance, v.threshold);
+    // The point holds only for the pipeline it was fitted with, and not when the request set a threshold.
+    if (config.operating_point && !r.options.threshold && options.detector.kind == config.pipeline.detector.kind &&
+        options.align == config.pipeline.align)
+      j["operating_point"] = report::operating_point_json(*config.operating_point);
     j["facial_areas"] = {{"img1", facial_area(v.first.faces[v.first.chosen])},
                          {"img2", facial_area(v.second.faces[v.second.chosen])}};
     send_json(res, 200, j);
@@ -312,7 +295,6 @@ struct Service::Impl {
     }
     const auto options = r.options.apply(config.pipeline);
     ticket.wait_for_worker();
-    single_threaded_inference();
     const auto started = Clock::now();
     const cv::Mat rgb = labelled("img", [&] { return decode_image(r.images[0], options.limits); });
     StageTimes times;
@@ -353,7 +335,6 @@ struct Service::Impl {
     }
     const auto options = r.options.apply(config.pipeline);
     ticket.wait_for_worker();
-    single_threaded_inference();
     const auto started = Clock::now();
     json images = json::array();
     for (std::size_t i = 0; i < r.images.size(); ++i) {
@@ -387,12 +368,8 @@ struct Service::Impl {
     // Its inputs are usually tight 224x224 crops in which the detector may find no face.
     options.whole_image_if_no_face = true;
     ticket.wait_for_worker();
-    single_threaded_inference();
-    const auto started = Clock::now();
-    auto a = analyze("truth", r.truth, options);
-    auto b = analyze("check", r.check, options);
-    const auto v = compare(std::move(a), std::move(b), options, config.threshold, started);
-    metrics.observe_total(seconds_since(started));
+    const auto v = verify_and_record(
+        [&] { return verifier.verify(r.truth, r.check, options, config.threshold, {"truth", "check"}); });
     send_json(res, 200, {{"Match", v.verified ? "Yes" : "No"}});
   }
 
@@ -549,7 +526,6 @@ int Service::bind() {
 void Service::run() { impl_->http.listen_after_bind(); }
 
 void Service::warm_up() {
-  Impl::single_threaded_inference();
   // A smooth synthetic image: the detector finds nothing, so the whole image is used as the face and
   // every net (detector, landmarks, recognition) runs once, creating its primitives and buffers.
   cv::Mat rgb(224, 224, CV_8UC3);

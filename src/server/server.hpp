@@ -4,10 +4,12 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "facematch/compare.hpp"
+#include "facematch/operating_point.hpp"
 #include "facematch/verifier.hpp"
 
 namespace facematch::server {
@@ -21,6 +23,9 @@ struct ServerConfig {
   std::size_t max_embed_images = 16;
   PipelineOptions pipeline;  // defaults for every request; limits.max_pixels is the pixel limit
   double threshold = kDefaultThreshold;
+  // Where `threshold` came from when it is a calibrated point (--operating-point); answers that use it
+  // name it.
+  std::optional<ResolvedOperatingPoint> operating_point;
   std::vector<std::string> api_keys;  // empty: no authentication
   int read_timeout_s = 10, write_timeout_s = 10;
   int keep_alive_timeout_s = 5;
