@@ -122,6 +122,15 @@ int main(int argc, char** argv) {
                                   {"landmarks", v.first.times.landmarks_ms + v.second.times.landmarks_ms},
                                   {"embed", v.first.times.embed_ms + v.second.times.embed_ms}};
   }
+  {
+    // What the CLI and the service run by default: the cascade (SSD only when tiny is unsure), the
+    // low-light retry and flip averaging, precision auto.
+    const auto options = recommended_pipeline();
+    auto& o = out["recommended"];
+    o["pipeline_ms"] = median_ms(n, [&] { (void)verifier.analyze(rgb, options, /*embed_all_faces=*/true); });
+    o["faces"] = verifier.analyze(rgb, options, true).faces.size();
+    o["verify_640x480_ms"] = median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); });
+  }
   std::cout << out.dump() << '\n';
   return 0;
 }

@@ -49,6 +49,10 @@ row('full pipeline, all faces (no decode)', fp.pipeline_ms, au.pipeline_ms, thei
 row('verify sample1 twice (incl. decode)', fp.verify_files_ms, au.verify_files_ms, null);
 row('verify two ~640x480 JPEGs (incl. decode)', fp.verify_640x480_ms, au.verify_640x480_ms, null, '<= 15');
 console.log(`  640x480 pair stages (auto, ms, both images): ${JSON.stringify(au.verify_640x480_stages, (k, v) => typeof v === 'number' ? +v.toFixed(2) : v)}`);
+const rec = ours.recommended;
+console.log(`defaults (cascade + low-light retry + flip averaging, auto; ${rec.faces} faces on the image):`);
+row('full pipeline, all faces (no decode)', null, rec.pipeline_ms, theirs.stage_ms.total.median, '>= 30x');
+row('verify two ~640x480 JPEGs (incl. decode)', null, rec.verify_640x480_ms, null, '<= 15');
 console.log(`\nEach net alone, 1 thread (ms = median CPU time of the thread, immune to other processes' load)`);
 const peak = nets.peak_gflops;
 console.log(`peak: 1024^3 matmul fp32 ${peak.matmul_f32.toFixed(0)} GFLOP/s, bf16 ${peak.matmul_bf16.toFixed(0)} GFLOP/s (ISA ${nets.isa})`);

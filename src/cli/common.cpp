@@ -10,6 +10,9 @@ PipelineOptions CommonOptions::pipeline() const {
   o.detector.min_score = min_score;
   o.detector.tiny_input_size = tiny_size;
   o.detector.retry_low_light = retry_low_light;
+  if (!(cascade_sure_score >= 0 && cascade_sure_score <= 1))
+    throw Error(ErrorCode::invalid_argument, "--cascade-sure-score must be between 0 and 1");
+  o.detector.cascade_sure_score = cascade_sure_score;
   if (tile_min_side < 0)
     throw Error(ErrorCode::invalid_argument, "--tile-min-side must be 0 (off) or positive");
   o.detector.tile_min_side = tile_min_side;
@@ -32,6 +35,9 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
                "When a dark photo shows no face, detect again on a brightened, denoised copy (default on)");
   cmd.add_option("--tile-min-side", o.tile_min_side,
                  "Also detect on 2x2 tiles of photos at least this many pixels wide or high (0 = off)")
+      ->capture_default_str();
+  cmd.add_option("--cascade-sure-score", o.cascade_sure_score,
+                 "cascade: tiny's faces are kept from this score up; below it SSD decides")
       ->capture_default_str();
   cmd.add_option("--min-score", o.min_score, "Minimum detector score")->capture_default_str();
   cmd.add_option("--tiny-size", o.tiny_size, "Input size of the tiny detector (multiple of 32)")

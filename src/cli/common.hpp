@@ -27,6 +27,7 @@ struct CommonOptions {
   bool flip_average = recommended_pipeline().flip_average;
   bool retry_low_light = recommended_pipeline().detector.retry_low_light;
   int tile_min_side = 0;
+  float cascade_sure_score = recommended_pipeline().detector.cascade_sure_score;
   bool json = false;
 
   PipelineOptions pipeline() const;

@@ -1,5 +1,4 @@
 // `serve`: the HTTP service. Flags have FACEMATCH_* environment twins so containers need no wrapper.
-#include <malloc.h>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -34,12 +33,6 @@ int run_serve(ServeArgs& args) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a client closing early must not kill the process
-
-  // Request bodies and decoded images are megabytes that live for one request. glibc's default raises
-  // its mmap threshold each time such a block is freed, after which they come from per-thread heaps
-  // that keep their peak size (RSS grew by a quarter over the first thousand requests). A fixed
-  // threshold returns every large block to the system when the request ends.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("facematch"));
   spdlog::set_level(spdlog::level::from_str(args.log_level));
