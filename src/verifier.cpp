@@ -473,7 +473,8 @@ PipelineOptions recommended_pipeline() {
 }
 
 Verification Verifier::verify(const cv::Mat& first_rgb, const cv::Mat& second_rgb,
-                              const PipelineOptions& options, double threshold, const ImageNames& names) const {
+                              const PipelineOptions& options, double threshold,
+                              const ImageNames& names) const {
   auto a = labelled_job(names.first), b = labelled_job(names.second);
   a.rgb = &first_rgb;
   b.rgb = &second_rgb;

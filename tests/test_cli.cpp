@@ -1,10 +1,9 @@
 // The facematch command as a user runs it: exit codes, output and error lines.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -18,13 +17,15 @@ struct Run {
 };
 
 Run run(const std::string& args) {
-  const auto err_path = std::filesystem::temp_directory_path() / ("facematch_cli_err_" + std::to_string(::getpid()));
+  const auto err_path =
+      std::filesystem::temp_directory_path() / ("facematch_cli_err_" + std::to_string(::getpid()));
   const std::string command = std::string(FACEMATCH_CLI) + " " + args + " --models " +
                               facematch::testing::models_dir().string() + " 2>" + err_path.string();
   Run r;
   FILE* pipe = ::popen(command.c_str(), "r");
   std::array<char, 4096> buffer{};
-  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) r.out.append(buffer.data(), n);
+  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    r.out.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   const auto err = facematch::testing::read_bytes(err_path);
@@ -57,7 +58,8 @@ TEST(Cli, JsonHasTheDocumentedFields) {
   const auto r = run("verify --json --align faceapi " + face("biden_1.jpg") + " " + face("biden_2.jpg"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  for (const char* key : {"verified", "match", "distance", "threshold", "model", "detector", "img1", "img2", "time_ms"})
+  for (const char* key :
+       {"verified", "match", "distance", "threshold", "model", "detector", "img1", "img2", "time_ms"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["match"], "Yes");
   EXPECT_EQ(j["align"], "faceapi");
@@ -92,7 +94,9 @@ TEST(Cli, BrokenAndMissingFilesAreExitTwo) {
 TEST(Cli, BadOptionIsExitTwo) {
   EXPECT_EQ(run("verify --detector nope " + face("obama_1.jpg") + " " + face("obama_2.jpg")).exit_code, 2);
   EXPECT_EQ(run("verify " + face("obama_1.jpg")).exit_code, 2);
-  EXPECT_EQ(run("verify --face-policy error " + face("multi_obama_biden.jpg") + " " + face("obama_1.jpg")).exit_code, 2);
+  EXPECT_EQ(run("verify --face-policy error " + face("multi_obama_biden.jpg") + " " + face("obama_1.jpg"))
+                .exit_code,
+            2);
 }
 
 TEST(Cli, EmbedPrintsOneTaggedLinePerImage) {
@@ -109,7 +113,8 @@ TEST(Cli, EmbedPrintsOneTaggedLinePerImage) {
 }
 
 TEST(Cli, DetectDrawsFaces) {
-  const auto out = std::filesystem::temp_directory_path() / ("facematch_draw_" + std::to_string(::getpid()) + ".jpg");
+  const auto out =
+      std::filesystem::temp_directory_path() / ("facematch_draw_" + std::to_string(::getpid()) + ".jpg");
   const auto r = run("detect --json --draw " + out.string() + " " + face("multi_four_people.jpg"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GE(nlohmann::json::parse(r.out)["faces"].size(), 4u);

@@ -109,13 +109,14 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
   cmd->add_option("--max-body-mb", args->max_body_mb, "Refuse larger request bodies with 413")
       ->envname("FACEMATCH_MAX_BODY_MB")
       ->capture_default_str();
-  auto* threshold =
-      cmd->add_option("--threshold", c.threshold, "Same person when distance < threshold (requests may override)")
-          ->envname("FACEMATCH_THRESHOLD")
-          ->capture_default_str();
-  cmd->add_option("--operating-point", args->operating_point,
-                  "Threshold of a calibrated operating point: NAME (built in, e.g. far1e-3), FILE or FILE:NAME "
-                  "(README: Evaluation and operating points)")
+  auto* threshold = cmd->add_option("--threshold", c.threshold,
+                                    "Same person when distance < threshold (requests may override)")
+                        ->envname("FACEMATCH_THRESHOLD")
+                        ->capture_default_str();
+  cmd->add_option(
+         "--operating-point", args->operating_point,
+         "Threshold of a calibrated operating point: NAME (built in, e.g. far1e-3), FILE or FILE:NAME "
+         "(README: Evaluation and operating points)")
       ->envname("FACEMATCH_OPERATING_POINT")
       ->excludes(threshold);
   cmd->add_option(

@@ -145,7 +145,8 @@ struct Service::Impl {
         workers(config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency())),
         verifier(std::move(models), workers),
         admission(workers, config.queue),
-        metrics(ServiceInfo{kEmbeddingModelId, std::string(to_string(resolve_precision(config.pipeline.precision))),
+        metrics(ServiceInfo{kEmbeddingModelId,
+                            std::string(to_string(resolve_precision(config.pipeline.precision))),
                             std::string(to_string(config.pipeline.detector.kind)),
                             std::string(to_string(config.pipeline.align))}) {
     config.pipeline.limits.max_bytes = config.max_body_bytes;
@@ -268,13 +269,14 @@ struct Service::Impl {
     ticket.wait_for_worker();
     // One call for both images: the Verifier detects them in parallel when it has threads to spare and
     // runs the landmark and recognition nets once for the faces of both.
-    const auto v = verify_and_record(
-        [&] { return verifier.verify_encoded(r.img1, r.img2, options, threshold, {"img1", "img2"}); });
+    const auto v = verify_and_record([&] {
+      return verifier.verify_encoded(r.img1, r.img2, options, threshold, {"img1", "img2"});
+    });
     auto j = report::verification_json(v);
     j["similarity"] = similarity_from_distance(v.distance, v.threshold);
     // The point holds only for the pipeline it was fitted with, and not when the request set a threshold.
-    if (config.operating_point && !r.options.threshold && options.detector.kind == config.pipeline.detector.kind &&
-        options.align == config.pipeline.align)
+    if (config.operating_point && !r.options.threshold &&
+        options.detector.kind == config.pipeline.detector.kind && options.align == config.pipeline.align)
       j["operating_point"] = report::operating_point_json(*config.operating_point);
     j["facial_areas"] = {{"img1", facial_area(v.first.faces[v.first.chosen])},
                          {"img2", facial_area(v.second.faces[v.second.chosen])}};
@@ -368,8 +370,9 @@ struct Service::Impl {
     // Its inputs are usually tight 224x224 crops in which the detector may find no face.
     options.whole_image_if_no_face = true;
     ticket.wait_for_worker();
-    const auto v = verify_and_record(
-        [&] { return verifier.verify(r.truth, r.check, options, config.threshold, {"truth", "check"}); });
+    const auto v = verify_and_record([&] {
+      return verifier.verify(r.truth, r.check, options, config.threshold, {"truth", "check"});
+    });
     send_json(res, 200, {{"Match", v.verified ? "Yes" : "No"}});
   }
 
