@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,9 +43,14 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args, const std::ve
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
   const std::string log = log_path_.string();
+  const pid_t test_process = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // The server dies with the test process, whatever way that ends: ctest runs each test in a process
+    // of its own, and the shared servers of the suites (main_server, timeout_server) are never destroyed.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != test_process) ::_exit(127);
     ::dup2(out[1], STDOUT_FILENO);
     const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (err >= 0) ::dup2(err, STDERR_FILENO);
