@@ -32,9 +32,10 @@ done
 if ((do_build)); then
   cmake --preset fuzz -S "$root" >/dev/null
   cmake --build "$build" -j2 --target "${targets[@]/#/fuzz_}" facematch_make_hostile
+  # Seeds are generated, never committed: trimmed real requests and tiny images of every format. With
+  # --no-build (the ctest fuzz_smoke_* tests) the ctest fixture fuzz_seeds has written them already.
+  "$build/tests/facematch_make_hostile" --seeds "$build/fuzz-seeds"
 fi
-# Seeds are generated, never committed: trimmed real requests and tiny images of every format.
-"$build/tests/facematch_make_hostile" --seeds "$build/fuzz-seeds"
 
 status=0
 for t in "${targets[@]}"; do
