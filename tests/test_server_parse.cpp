@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "server/http_error.hpp"
 #include "server/request_parse.hpp"
@@ -150,35 +150,24 @@ TEST(ServerParse, SimilarityIsHalfAtTheThreshold) {
   EXPECT_LT(similarity_from_distance(1.2, 0.6), 0.1);
 }
 
-// The original API's request (2 x [1][224][224][3] floats, ~1.7 MB of JSON) must parse in under 5 ms.
-TEST(ServerParse, OriginalRequestParsesInUnderFiveMs) {
+// A full-size original request (2 x [1][224][224][3] floats, ~1.7 MB of JSON) gives back exactly the
+// photos' pixels, as RGB. Its parse time is a benchmark (bench/run.sh prints it), not a test.
+TEST(ServerParse, OriginalRequestOfTwoPhotosGivesTheirPixels) {
   const json body = {{"truth", legacy_image(shared_face("obama_1.jpg"), true)},
                      {"check", legacy_image(shared_face("obama_2.jpg"), true)}};
   const auto text = body.dump();
   EXPECT_GT(text.size(), 1'000'000u);
-  // CPU time of this thread, so that other processes on a shared machine do not count; wall time is
-  // printed beside it.
-  const auto cpu_ms = [] {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-  };
-  double best_cpu_ms = 1e9, best_wall_ms = 1e9;
-  for (int i = 0; i < 20; ++i) {
-    const auto wall = std::chrono::steady_clock::now();
-    const double cpu = cpu_ms();
-    const auto r = parse_legacy_request(text, 40'000'000);
-    best_cpu_ms = std::min(best_cpu_ms, cpu_ms() - cpu);
-    best_wall_ms =
-        std::min(best_wall_ms,
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall).count());
-    ASSERT_EQ(r.check.cols, 224);
+  const auto request = parse_legacy_request(text, 40'000'000);
+  for (const auto& [name, parsed] :
+       {std::pair{"obama_1.jpg", request.truth}, std::pair{"obama_2.jpg", request.check}}) {
+    SCOPED_TRACE(name);
+    cv::Mat expected = cv::imread(shared_face(name).string(), cv::IMREAD_COLOR);
+    cv::resize(expected, expected, cv::Size(224, 224));
+    cv::cvtColor(expected, expected, cv::COLOR_BGR2RGB);
+    ASSERT_EQ(parsed.size(), expected.size());
+    ASSERT_EQ(parsed.type(), expected.type());
+    EXPECT_EQ(cv::norm(parsed, expected, cv::NORM_INF), 0);
   }
-  std::printf("original API request: %zu bytes of JSON parsed in %.2f ms CPU, %.2f ms wall (best of 20)\n",
-              text.size(), best_cpu_ms, best_wall_ms);
-#if !defined(__SANITIZE_ADDRESS__) && defined(NDEBUG)
-  EXPECT_LT(best_cpu_ms, 5.0);
-#endif
 }
 
 }  // namespace
