@@ -15,16 +15,21 @@ n=${4:-20}
 image=$(realpath "$image")
 build=${FACEMATCH_BUILD:-$root/build/release}
 ref=$root/build/reference
-[ -x "$build/bench/facematch_parse_bench" ] || cmake --build "$build" --target facematch_bench facematch_net_bench facematch_parse_bench
+[ -x "$build/bench/facematch_decode_bench" ] ||
+  cmake --build "$build" --target facematch_bench facematch_net_bench facematch_parse_bench facematch_decode_bench
 [ -d "$ref/node_modules" ] || "$root/tools/golden/install-reference.sh" "$ref"
 
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 ours=$("$build/bench/facematch_bench" "$root/models" "$image" "$(realpath "$pair_a")" "$(realpath "$pair_b")" "$n")
 nets=$(OMP_NUM_THREADS=1 "$build/bench/facematch_net_bench" "$root/models" "$n" 1)
 parse=$("$build/bench/facematch_parse_bench" "$(realpath "$pair_a")" "$(realpath "$pair_b")" 50)
+# Large JPEGs of ../shared/faces (phone photo 4160x3120, group photo, portraits) and the image above.
+faces=$root/../shared/faces
+decode=$("$build/bench/facematch_decode_bench" "$n" 1024 "$faces/lowlight_1.jpg" "$faces/multi_group_smile.jpg" \
+  "$faces/shea_whigham.jpg" "$faces/paul_rudd.jpg" "$image")
 theirs=$(cd "$ref" && node bench.mjs --image "$image" --n 10 --backends wasm --json 2>/dev/null | tail -n 1)
-node - "$ours" "$theirs" "$nets" "$parse" <<'JS'
-const [ours, theirs, nets, parse] = process.argv.slice(2).map(JSON.parse);
+node - "$ours" "$theirs" "$nets" "$parse" "$decode" <<'JS'
+const [ours, theirs, nets, parse, decode] = process.argv.slice(2).map(JSON.parse);
 const f = (x, w) => (x != null ? x.toFixed(2) : '-').padStart(w);
 const row = (name, a, b, ref, target) => {
   const ratio = (b && ref) ? (ref / b).toFixed(1) + 'x' : '';
@@ -55,6 +60,9 @@ console.log(`defaults (cascade + low-light retry + flip averaging, auto; ${rec.f
 row('full pipeline, all faces (no decode)', null, rec.pipeline_ms, theirs.stage_ms.total.median, '>= 30x');
 row('verify two ~640x480 JPEGs (incl. decode)', null, rec.verify_640x480_ms, null, '<= 15');
 console.log(`\noriginal API request (2 x 1x224x224x3 floats, ${(parse.bytes / 1e6).toFixed(2)} MB of JSON): parsed in ${parse.cpu_ms_median.toFixed(2)} ms CPU median (${parse.wall_ms_median.toFixed(2)} ms wall; best ${parse.cpu_ms_best.toFixed(2)}) of ${parse.n}; target < 5`);
+console.log(`\nreduced decoding (--reduced-decode-min-side ${decode.min_side}, the default), median ms of ${decode.n}, 1 thread:`);
+for (const d of decode.images)
+  console.log(`  ${d.image.split('/').pop().padEnd(28)} ${(d.width + 'x' + d.height).padStart(10)}  full ${d.full_ms.toFixed(1).padStart(6)}  at 1/${d.scale} ${d.reduced_ms.toFixed(1).padStart(6)}  ${(d.full_ms / d.reduced_ms).toFixed(1)}x`);
 console.log(`\nEach net alone, 1 thread (ms = median CPU time of the thread, immune to other processes' load)`);
 const peak = nets.peak_gflops;
 console.log(`peak: 1024^3 matmul fp32 ${peak.matmul_f32.toFixed(0)} GFLOP/s, bf16 ${peak.matmul_bf16.toFixed(0)} GFLOP/s (ISA ${nets.isa})`);

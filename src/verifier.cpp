@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -261,10 +262,47 @@ struct ImageJob {
   std::span<const std::uint8_t> bytes;
   const std::filesystem::path* path = nullptr;
 
+  std::vector<std::uint8_t> file_bytes;  // a path's contents, kept for decoding again at another scale
+
   cv::Mat image;  // the decoded image, or a header sharing the caller's
+  int scale = 1;  // image is 1/scale of the original (reduced decoding)
   std::vector<Detection> detections;
   ImageAnalysis result;
 };
+
+// The side, in pixels of the decoded image, of the smallest face the pipeline will crop a chip from:
+// the largest face under the "largest" policy, any face otherwise.
+double smallest_face_to_crop(const std::vector<Detection>& detections, FacePolicy policy) {
+  double largest = 0, smallest = std::numeric_limits<double>::max();
+  for (const auto& d : detections) {
+    const double side = std::min(d.box.width, d.box.height);
+    largest = std::max(largest, side);
+    smallest = std::min(smallest, side);
+  }
+  return policy == FacePolicy::largest ? largest : smallest;
+}
+
+void decode(ImageJob& job, int scale, const PipelineOptions& options) {
+  auto decoded = decode_image_scaled(job.bytes, scale, options.limits);
+  job.image = std::move(decoded.rgb);
+  job.scale = decoded.scale;
+  job.result.width = decoded.original.width;
+  job.result.height = decoded.original.height;
+}
+
+// A face decoded smaller than the chip would be upsampled into it: decode again, at the largest scale
+// that keeps it at least kChipSize pixels (full size if none does), and carry the boxes over.
+void sharpen_small_faces(ImageJob& job, const PipelineOptions& options) {
+  if (job.scale == 1 || job.detections.empty()) return;
+  const double side = smallest_face_to_crop(job.detections, options.face_policy) * job.scale;
+  int scale = job.scale;
+  while (scale > 1 && side / scale < kChipSize) scale /= 2;
+  if (scale == job.scale) return;
+  const double factor = static_cast<double>(job.scale) / scale;
+  decode(job, scale, options);
+  for (auto& d : job.detections)
+    d.box = cv::Rect2d(d.box.x * factor, d.box.y * factor, d.box.width * factor, d.box.height * factor);
+}
 
 void decode_and_detect(Stages& stages, ImageJob& job, const PipelineOptions& options) {
   with_label(job.label, [&] {
@@ -272,17 +310,36 @@ void decode_and_detect(Stages& stages, ImageJob& job, const PipelineOptions& opt
       if (job.rgb->empty() || job.rgb->type() != CV_8UC3)
         throw Error(ErrorCode::bad_image, "expected an 8-bit 3-channel image");
       job.image = *job.rgb;
+      job.result.width = job.image.cols;
+      job.result.height = job.image.rows;
     } else {
       const auto t = std::chrono::steady_clock::now();
-      job.image = job.path ? read_image(*job.path, options.limits) : decode_image(job.bytes, options.limits);
+      if (job.path) {
+        job.file_bytes = read_image_bytes(*job.path, options.limits);
+        job.bytes = job.file_bytes;
+      }
+      decode(job, reduced_decode_scale(job.bytes, options.reduced_decode_min_side), options);
       job.result.times.decode_ms = elapsed_ms(t);
     }
-    job.result.width = job.image.cols;
-    job.result.height = job.image.rows;
     const auto t = std::chrono::steady_clock::now();
     job.detections = stages.detector(options.detector).detect(job.image);
     job.result.times.detect_ms = elapsed_ms(t);
+    const auto redecode = std::chrono::steady_clock::now();
+    sharpen_small_faces(job, options);
+    job.result.times.decode_ms += elapsed_ms(redecode);
   });
+}
+
+// Faces found in a reduced image, moved to the full-size image's pixel coordinates.
+void to_full_size_coordinates(ImageJob& job) {
+  job.result.decode_scale = job.scale;
+  if (job.scale == 1) return;
+  const double s = job.scale;
+  for (auto& face : job.result.faces) {
+    auto& box = face.detection.box;
+    box = cv::Rect2d(box.x * s, box.y * s, box.width * s, box.height * s);
+    for (auto& p : face.landmarks) p *= s;
+  }
 }
 
 // Landmarks for every face of every job, as one batch; the time is shared out by face count.
@@ -369,7 +426,10 @@ void run_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOpt
   Stages& stages = worker.main.stages(precision);
   locate_landmarks(stages, jobs, options, /*allow_whole_image=*/true);
   embed_faces(stages, jobs, options, embed_all_faces);
-  for (ImageJob* job : jobs) job->result.precision = precision;
+  for (ImageJob* job : jobs) {
+    job->result.precision = precision;
+    to_full_size_coordinates(*job);
+  }
 }
 
 // Checked before any image is analysed, so a bad option costs nothing.
@@ -388,16 +448,39 @@ auto with_worker(Verifier::Pool& pool, int threads, F&& f) {
 
 }  // namespace
 
-std::vector<Face> Verifier::detect(const cv::Mat& rgb, const PipelineOptions& options) const {
-  return with_worker(*pool_, threads_per_call_, [&](Worker& worker) {
-    ImageJob job;
-    job.rgb = &rgb;
+namespace {
+
+ImageAnalysis detect_job(Verifier::Pool& pool, int threads, ImageJob job, const PipelineOptions& options) {
+  return with_worker(pool, threads, [&](Worker& worker) {
     ImageJob* const jobs[] = {&job};
     const Precision precision = resolve_precision(options.precision);
-    detect_jobs(worker, jobs, options, precision, threads_per_call_);
+    detect_jobs(worker, jobs, options, precision, threads);
     locate_landmarks(worker.main.stages(precision), jobs, options, /*allow_whole_image=*/false);
-    return std::move(job.result.faces);
+    to_full_size_coordinates(job);
+    job.result.precision = precision;
+    return std::move(job.result);
   });
+}
+
+}  // namespace
+
+std::vector<Face> Verifier::detect(const cv::Mat& rgb, const PipelineOptions& options) const {
+  ImageJob job;
+  job.rgb = &rgb;
+  return detect_job(*pool_, threads_per_call_, std::move(job), options).faces;
+}
+
+ImageAnalysis Verifier::detect_encoded(std::span<const std::uint8_t> bytes,
+                                       const PipelineOptions& options) const {
+  ImageJob job;
+  job.bytes = bytes;
+  return detect_job(*pool_, threads_per_call_, std::move(job), options);
+}
+
+ImageAnalysis Verifier::detect_file(const std::filesystem::path& path, const PipelineOptions& options) const {
+  ImageJob job;
+  job.path = &path;
+  return detect_job(*pool_, threads_per_call_, std::move(job), options);
 }
 
 namespace {
@@ -469,6 +552,7 @@ PipelineOptions recommended_pipeline() {
   o.detector.retry_low_light = true;
   o.flip_average = true;
   o.precision = Precision::automatic;
+  o.reduced_decode_min_side = 1024;
   return o;
 }
 

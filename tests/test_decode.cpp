@@ -472,6 +472,62 @@ TEST(Decode, ExifOrientationIsApplied) {
   EXPECT_GT(rgb_at(flipped, 5, 35)[1], 200);
 }
 
+// ---- reduced decoding --------------------------------------------------------------------------
+
+TEST(Decode, ReducedScaleKeepsTheLongerSideAtLeastTheMinimum) {
+  const Bytes big = face_bytes("shea_whigham.jpg");  // 2048x1991
+  EXPECT_EQ(fm::reduced_decode_scale(big, 0), 1);
+  EXPECT_EQ(fm::reduced_decode_scale(big, 640), 2);  // 1024 >= 640 > 512
+  EXPECT_EQ(fm::reduced_decode_scale(big, 512), 4);
+  EXPECT_EQ(fm::reduced_decode_scale(big, 513), 2);
+  EXPECT_EQ(fm::reduced_decode_scale(big, 100), 8);
+  EXPECT_EQ(fm::reduced_decode_scale(big, 2048), 1);
+  EXPECT_EQ(fm::reduced_decode_scale(face_bytes("alex_lacamoire_3.png"), 16), 1);  // only JPEGs
+  EXPECT_EQ(fm::reduced_decode_scale(Bytes{1, 2, 3}, 640), 1);
+  // A strip keeps at least 64 pixels across: 3000x200 stops at 1/2 (100 pixels), not 1/4 (50).
+  EXPECT_EQ(fm::reduced_decode_scale(encode(".jpg", test_card(3000, 200)), 100), 2);
+}
+
+TEST(Decode, ReducedJpegIsTheFullImageShrunkWithItsFullSize) {
+  const Bytes bytes = face_bytes("shea_whigham.jpg");
+  const cv::Mat full = fm::decode_image(bytes);
+  for (const int scale : {1, 2, 4, 8}) {
+    SCOPED_TRACE(scale);
+    const auto reduced = fm::decode_image_scaled(bytes, scale);
+    EXPECT_EQ(reduced.scale, scale);
+    EXPECT_EQ(reduced.original, full.size());
+    ASSERT_EQ(reduced.rgb.type(), CV_8UC3);
+    EXPECT_EQ(reduced.rgb.cols, (full.cols + scale - 1) / scale);
+    EXPECT_EQ(reduced.rgb.rows, (full.rows + scale - 1) / scale);
+    cv::Mat shrunk;
+    cv::resize(full, shrunk, reduced.rgb.size(), 0, 0, cv::INTER_AREA);
+    // The same picture in RGB order (a BGR mix-up or a shifted crop would be tens of levels off).
+    const double mean_abs_diff =
+        cv::norm(reduced.rgb, shrunk, cv::NORM_L1) / static_cast<double>(shrunk.total() * 3);
+    EXPECT_LT(mean_abs_diff, 3.0);
+  }
+}
+
+TEST(Decode, ReducedJpegAppliesExifOrientation) {
+  const Bytes plain = encode(".jpg", test_card(160, 80), {cv::IMWRITE_JPEG_QUALITY, 95});
+  const auto rotated = fm::decode_image_scaled(with_exif(plain, 6), 2);
+  EXPECT_EQ(rotated.original, cv::Size(80, 160));
+  ASSERT_EQ(rotated.rgb.size(), cv::Size(40, 80));
+  EXPECT_GT(rgb_at(rotated.rgb, 35, 5)[2], 200);  // the stored top-left (blue) lands top-right
+}
+
+TEST(Decode, ReducedDecodingIsRefusedWhereItCannotApply) {
+  EXPECT_EQ(error_of([] { fm::decode_image_scaled(face_bytes("alex_lacamoire_3.png"), 2); }).code(),
+            fm::ErrorCode::invalid_argument);
+  EXPECT_EQ(error_of([] { fm::decode_image_scaled(face_bytes("obama_1.jpg"), 3); }).code(),
+            fm::ErrorCode::invalid_argument);
+  // Limits hold for the full-size image, whatever the scale.
+  fm::DecodeLimits limits;
+  limits.max_pixels = 4'000'000;
+  EXPECT_EQ(error_of([&] { fm::decode_image_scaled(face_bytes("shea_whigham.jpg"), 8, limits); }).code(),
+            fm::ErrorCode::image_too_large);
+}
+
 TEST(Decode, PngExifOrientationIsAppliedToo) {
   // OpenCV 4.6 reads the PNG eXIf chunk as well (browsers do too): orientation 6 turns 100x40 into 40x100.
   const Bytes png = encode(".png", test_card(100, 40));

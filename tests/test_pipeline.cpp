@@ -2,11 +2,11 @@
 // as the identical jpeg-js pixels; and thread safety of the Verifier.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <thread>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
 #include "facematch/error.hpp"
 #include "facematch/verifier.hpp"
@@ -50,20 +50,22 @@ TEST(Pipeline, EqualsFaceApiOnTheDemoPhotos) {
       const auto& g = faces[i];
       const auto& f = analysis.faces[i];
       const auto box = g.at("box").get<std::vector<double>>();
-      const double box_diff = std::max({std::fabs(f.detection.box.x - box[0]), std::fabs(f.detection.box.y - box[1]),
-                                        std::fabs(f.detection.box.width - box[2]),
-                                        std::fabs(f.detection.box.height - box[3])});
+      const double box_diff =
+          std::max({std::fabs(f.detection.box.x - box[0]), std::fabs(f.detection.box.y - box[1]),
+                    std::fabs(f.detection.box.width - box[2]), std::fabs(f.detection.box.height - box[3])});
       worst_box = std::max(worst_box, box_diff);
       EXPECT_LT(box_diff, 0.5) << stem << " face " << i;
       const auto landmarks = g.at("landmarks68").get<std::vector<std::vector<double>>>();
       for (std::size_t k = 0; k < 68; ++k) {
-        const double d = std::max(std::fabs(f.landmarks[k].x - landmarks[k][0]), std::fabs(f.landmarks[k].y - landmarks[k][1]));
+        const double d = std::max(std::fabs(f.landmarks[k].x - landmarks[k][0]),
+                                  std::fabs(f.landmarks[k].y - landmarks[k][1]));
         worst_landmark = std::max(worst_landmark, d);
         EXPECT_LT(d, 0.5) << stem << " face " << i << " point " << k;
       }
       // The integer chip crop decides the descriptor; compare it before the descriptor.
       const auto crop = g.at("chip_crop").get<std::vector<int>>();
-      const cv::Rect ours_crop = fm::clip_and_floor(cv::Rect2d(fm::faceapi_chip_rect(f, rgb.cols, rgb.rows)), rgb.cols, rgb.rows);
+      const cv::Rect ours_crop =
+          fm::clip_and_floor(cv::Rect2d(fm::faceapi_chip_rect(f, rgb.cols, rgb.rows)), rgb.cols, rgb.rows);
       EXPECT_EQ(ours_crop, cv::Rect(crop[0], crop[1], crop[2], crop[3])) << stem << " face " << i;
       const auto descriptor = g.at("descriptor").get<std::vector<float>>();
       for (std::size_t k = 0; k < descriptor.size(); ++k) {
@@ -85,8 +87,8 @@ TEST(Pipeline, EqualsFaceApiOnTheDemoPhotos) {
     }
   EXPECT_EQ(theirs_under, 19);
   EXPECT_EQ(ours_under, theirs_under);
-  std::printf("parity: max box diff %.3g px, max landmark diff %.3g px, max descriptor diff %.3g\n", worst_box,
-              worst_landmark, worst_descriptor);
+  std::printf("parity: max box diff %.3g px, max landmark diff %.3g px, max descriptor diff %.3g\n",
+              worst_box, worst_landmark, worst_descriptor);
 }
 
 TEST(Pipeline, ParallelResultsEqualSerialResults) {
@@ -108,7 +110,8 @@ TEST(Pipeline, ParallelResultsEqualSerialResults) {
         got[i] = parallel.analyze(images[i % images.size()], options).chosen_embedding().values;
     });
   for (auto& t : threads) t.join();
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i % images.size()]) << "image " << i;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i], expected[i % images.size()]) << "image " << i;
 }
 
 TEST(Pipeline, FacePolicyPicksLargestBestOrRefuses) {
@@ -120,7 +123,8 @@ TEST(Pipeline, FacePolicyPicksLargestBestOrRefuses) {
   options.face_policy = fm::FacePolicy::largest;
   const auto largest = verifier.analyze(rgb, options);
   ASSERT_GE(largest.faces.size(), 4u);
-  for (const auto& f : largest.faces) EXPECT_LE(f.detection.box.area(), largest.faces[largest.chosen].detection.box.area());
+  for (const auto& f : largest.faces)
+    EXPECT_LE(f.detection.box.area(), largest.faces[largest.chosen].detection.box.area());
 
   options.face_policy = fm::FacePolicy::best;
   const auto best = verifier.analyze(rgb, options);
@@ -133,4 +137,65 @@ TEST(Pipeline, FacePolicyPicksLargestBestOrRefuses) {
   } catch (const fm::Error& e) {
     EXPECT_EQ(e.code(), fm::ErrorCode::too_many_faces);
   }
+}
+
+namespace {
+
+double distance(const fm::Embedding& a, const fm::Embedding& b) {
+  double sum = 0;
+  for (std::size_t i = 0; i < a.values.size(); ++i)
+    sum += (a.values[i] - b.values[i]) * (a.values[i] - b.values[i]);
+  return std::sqrt(sum);
+}
+
+double iou(const cv::Rect2d& a, const cv::Rect2d& b) { return (a & b).area() / (a | b).area(); }
+
+}  // namespace
+
+// paul_rudd.jpg is 1638x2048 with one face about 990 pixels wide.
+TEST(Pipeline, ReducedDecodingReportsFullSizeFacesAndKeepsTheDescriptor) {
+  const auto path = fm::testing::shared_dir() / "faces" / "paul_rudd.jpg";
+  fm::testing::require_file(path, "../shared/faces");
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  auto options = fm::recommended_pipeline();
+  options.reduced_decode_min_side = 0;
+  const auto full = verifier.analyze_file(path, options);
+  options.reduced_decode_min_side = 640;  // 2048 / 2 >= 640 > 2048 / 4
+  const auto reduced = verifier.analyze_file(path, options);
+  EXPECT_EQ(full.decode_scale, 1);
+  EXPECT_EQ(reduced.decode_scale, 2);
+  EXPECT_EQ(reduced.width, 1638);
+  EXPECT_EQ(reduced.height, 2048);
+  const auto& a = full.faces[full.chosen];
+  const auto& b = reduced.faces[reduced.chosen];
+  EXPECT_GT(iou(a.detection.box, b.detection.box), 0.8);
+  double landmark_shift = 0;
+  for (std::size_t i = 0; i < a.landmarks.size(); ++i)
+    landmark_shift += cv::norm(a.landmarks[i] - b.landmarks[i]);
+  EXPECT_LT(landmark_shift / a.landmarks.size(), 0.03 * a.detection.box.width)
+      << "mean landmark shift in pixels";
+  // The same person by a wide margin (the default threshold is 0.555); measured 0.075.
+  EXPECT_LT(distance(full.chosen_embedding(), reduced.chosen_embedding()), 0.15);
+
+  // detect_file decodes the same way and reports the same full-size faces.
+  const auto detected = verifier.detect_file(path, options);
+  EXPECT_EQ(detected.decode_scale, 2);
+  ASSERT_EQ(detected.faces.size(), reduced.faces.size());
+  EXPECT_EQ(detected.faces[0].detection.box, reduced.faces[0].detection.box);
+}
+
+TEST(Pipeline, ReducedDecodingDecodesAgainWhenTheFaceWouldBeSmallerThanTheChip) {
+  const auto path = fm::testing::shared_dir() / "faces" / "paul_rudd.jpg";
+  fm::testing::require_file(path, "../shared/faces");
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  auto options = fm::recommended_pipeline();
+  // 2048 / 8 = 256 >= 200: detected at 1/8, where the face is about 124 pixels, under the 150-pixel
+  // chip; 1/4 keeps it about 250.
+  options.reduced_decode_min_side = 200;
+  const auto analysis = verifier.analyze_file(path, options);
+  EXPECT_EQ(analysis.decode_scale, 4);
+  EXPECT_GE(std::min(analysis.faces[analysis.chosen].detection.box.width,
+                     analysis.faces[analysis.chosen].detection.box.height) /
+                analysis.decode_scale,
+            fm::kChipSize);
 }

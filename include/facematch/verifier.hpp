@@ -54,12 +54,19 @@ struct PipelineOptions {
   Precision precision = Precision::fp32;
   // Average each descriptor with that of the mirrored chip (README "Flip averaging").
   bool flip_average = false;
+  // JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) while their longer side stays at
+  // least this many pixels; when the face to embed is then smaller than the chip (kChipSize), the JPEG
+  // is decoded again at the scale that keeps it at least that size, so chips are never blurrier than
+  // from the full-size image. 0 = always full size. Faces are reported in full-size coordinates
+  // either way (README "Reduced decoding").
+  int reduced_decode_min_side = 0;
 };
 
 // What the CLI and the service run unless told otherwise, and what the built-in operating points were
 // fitted for: the cascade detector with the low-light retry (10 of 2,755 calibration photos without a
 // face against SSD's 60) and flip averaging (TAR at FAR 1e-3 86.8% against 85.4%), precision auto
-// (README "Defaults"). PipelineOptions{} stays face-api's own pipeline, which the parity tests check.
+// (README "Defaults"), and reduced decoding of large JPEGs down to 1024 pixels (the same accuracy, several
+// times quicker to decode). PipelineOptions{} stays face-api's own pipeline, which the parity tests check.
 PipelineOptions recommended_pipeline();
 
 struct StageTimes {
@@ -72,8 +79,10 @@ struct ImageAnalysis {
   std::size_t chosen = 0;   // index into faces of the face the policy picked
   bool whole_image_face =
       false;  // no face was detected and the whole image was used (whole_image_if_no_face)
-  std::vector<Embedding> embeddings;      // embeddings[i] for faces[i] when all faces were embedded,
-                                          // else one entry for faces[chosen]
+  std::vector<Embedding> embeddings;  // embeddings[i] for faces[i] when all faces were embedded,
+                                      // else one entry for faces[chosen]
+  int decode_scale = 1;  // the JPEG was decoded at 1/decode_scale (reduced_decode_min_side); faces are
+                         // in full-size coordinates all the same
   Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
   StageTimes times;
   const Embedding& chosen_embedding() const;
@@ -86,6 +95,8 @@ struct Verification {
   std::string model;
   DetectorKind detector = DetectorKind::ssd;
   AlignMode align = kDefaultAlignMode;
+  int decode_scale = 1;  // the JPEG was decoded at 1/decode_scale (reduced_decode_min_side); faces are
+                         // in full-size coordinates all the same
   Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
   ImageAnalysis first, second;
   double total_ms = 0;
@@ -105,6 +116,9 @@ class Verifier {
 
   // Faces with landmarks, no embedding. `rgb` is CV_8UC3 RGB.
   std::vector<Face> detect(const cv::Mat& rgb, const PipelineOptions& options) const;
+  // The same for an encoded image or a file: faces, size and stage times, nothing embedded.
+  ImageAnalysis detect_encoded(std::span<const std::uint8_t> bytes, const PipelineOptions& options) const;
+  ImageAnalysis detect_file(const std::filesystem::path& path, const PipelineOptions& options) const;
   // Full analysis of one image; throws Error{no_face} when nothing is found.
   ImageAnalysis analyze(const cv::Mat& rgb, const PipelineOptions& options,
                         bool embed_all_faces = false) const;

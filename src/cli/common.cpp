@@ -22,6 +22,9 @@ PipelineOptions CommonOptions::pipeline() const {
   o.limits.max_pixels = static_cast<std::size_t>(max_megapixels * 1e6);
   o.precision = parse_precision(precision);
   o.flip_average = flip_average;
+  if (reduced_decode_min_side < 0)
+    throw Error(ErrorCode::invalid_argument, "--reduced-decode-min-side must be 0 (off) or positive");
+  o.reduced_decode_min_side = reduced_decode_min_side;
   return o;
 }
 
@@ -43,6 +46,10 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
   cmd.add_option("--tiny-size", o.tiny_size, "Input size of the tiny detector (multiple of 32)")
       ->capture_default_str();
   cmd.add_option("--max-megapixels", o.max_megapixels, "Refuse larger images")->capture_default_str();
+  cmd.add_option("--reduced-decode-min-side", o.reduced_decode_min_side,
+                 "Decode JPEGs at 1/2, 1/4 or 1/8 size while the longer side stays at least this (re-decoded "
+                 "larger when the face would be smaller than the 150-pixel chip); 0 = full size")
+      ->capture_default_str();
   cmd.add_option("--precision", o.precision,
                  "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact) or bf16")
       ->capture_default_str();

@@ -28,6 +28,7 @@ struct CommonOptions {
   bool retry_low_light = recommended_pipeline().detector.retry_low_light;
   int tile_min_side = 0;
   float cascade_sure_score = recommended_pipeline().detector.cascade_sure_score;
+  int reduced_decode_min_side = recommended_pipeline().reduced_decode_min_side;
   bool json = false;
 
   PipelineOptions pipeline() const;

@@ -381,6 +381,7 @@ int run_calibrate(const EvalArgs& a) {
         {"tile_min_side", options.detector.tile_min_side},
         {"precision", to_string(resolve_precision(options.precision))},
         {"flip_average", options.flip_average},
+        {"reduced_decode_min_side", options.reduced_decode_min_side},
         {"align", to_string(options.align)},
         {"face_policy", to_string(options.face_policy)},
         {"max_megapixels", a.common.max_megapixels}}},

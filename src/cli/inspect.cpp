@@ -82,20 +82,20 @@ void draw_faces(const std::string& image_path, const std::vector<Face>& faces, c
 int run_detect(const CommonOptions& o, const std::string& image, const std::optional<std::string>& draw) {
   const auto options = o.pipeline();
   Verifier verifier(load_models(o), 1);
-  const cv::Mat rgb = read_image(image, options.limits);
-  const auto faces = verifier.detect(rgb, options);
+  const auto analysis = verifier.detect_file(image, options);
+  const auto& faces = analysis.faces;
   if (o.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : faces) list.push_back(report::face_json(f));
     std::cout << nlohmann::json{{"image", image},
-                                {"width", rgb.cols},
-                                {"height", rgb.rows},
+                                {"width", analysis.width},
+                                {"height", analysis.height},
                                 {"detector", to_string(options.detector.kind)},
                                 {"faces", list}}
                      .dump(2)
               << '\n';
   } else {
-    std::printf("%zu face(s) in %s (%dx%d)\n", faces.size(), image.c_str(), rgb.cols, rgb.rows);
+    std::printf("%zu face(s) in %s (%dx%d)\n", faces.size(), image.c_str(), analysis.width, analysis.height);
     for (const auto& f : faces) {
       const auto& b = f.detection.box;
       std::printf("  x=%.1f y=%.1f w=%.1f h=%.1f score=%.3f\n", b.x, b.y, b.width, b.height,

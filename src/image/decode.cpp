@@ -276,7 +276,31 @@ void check_dimensions(const Header& h, const DecodeLimits& limits) {
 
 }  // namespace
 
-cv::Mat decode_image(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+int reduced_decode_scale(std::span<const std::uint8_t> bytes, int min_long_side) {
+  if (min_long_side <= 0) return 1;
+  try {
+    const Header header = parse_header(bytes);
+    if (header.format != "JPEG") return 1;
+    const std::uint64_t long_side = std::max(header.width, header.height);
+    const std::uint64_t short_side = std::min(header.width, header.height);
+    // Keeps panoramas and strips from shrinking into slivers the detectors cannot work on.
+    constexpr std::uint64_t kMinShortSide = 64;
+    int scale = 1;
+    while (scale < 8) {
+      const auto next = static_cast<std::uint64_t>(scale * 2);
+      if (long_side / next < static_cast<std::uint64_t>(min_long_side) || short_side / next < kMinShortSide)
+        break;
+      scale *= 2;
+    }
+    return scale;
+  } catch (const Error&) {
+    return 1;  // decode_image_scaled reports what is wrong with the data
+  }
+}
+
+ScaledImage decode_image_scaled(std::span<const std::uint8_t> bytes, int scale, const DecodeLimits& limits) {
+  if (scale != 1 && scale != 2 && scale != 4 && scale != 8)
+    throw Error(ErrorCode::invalid_argument, "decode scale must be 1, 2, 4 or 8");
   if (bytes.size() > limits.max_bytes) {
     throw Error(ErrorCode::image_too_large, "image data is " + megabytes(bytes.size()) +
                                                 ", over the limit of " + megabytes(limits.max_bytes));
@@ -290,6 +314,8 @@ cv::Mat decode_image(std::span<const std::uint8_t> bytes, const DecodeLimits& li
 
   const Header header = parse_header(bytes);
   check_dimensions(header, limits);
+  if (scale != 1 && header.format != "JPEG")
+    throw Error(ErrorCode::invalid_argument, "only JPEGs can be decoded at a reduced scale");
   if (header.format == "JPEG" && !jpeg_is_complete(bytes)) {
     bad_image(
         "JPEG data is truncated or corrupt (no end-of-image marker after the image data); "
@@ -303,7 +329,12 @@ cv::Mat decode_image(std::span<const std::uint8_t> bytes, const DecodeLimits& li
                           const_cast<std::uint8_t*>(bytes.data()));
     // IMREAD_COLOR (unlike IMREAD_UNCHANGED) applies the EXIF orientation, converts gray/CMYK to 3
     // channels, drops alpha and reduces 16-bit samples to 8 bits.
-    bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
+    // The REDUCED flags select libjpeg's DCT scaling (scale_denom) for JPEGs.
+    const int flags = scale == 2   ? cv::IMREAD_REDUCED_COLOR_2
+                      : scale == 4 ? cv::IMREAD_REDUCED_COLOR_4
+                      : scale == 8 ? cv::IMREAD_REDUCED_COLOR_8
+                                   : cv::IMREAD_COLOR;
+    bgr = cv::imdecode(encoded, flags);
   } catch (const cv::Exception& e) {
     bad_image("could not decode the " + std::string(header.format) + " image: " + e.what());
   }
@@ -316,19 +347,31 @@ cv::Mat decode_image(std::span<const std::uint8_t> bytes, const DecodeLimits& li
               "re-export it as a baseline JPEG or PNG");
   }
   const auto cols = static_cast<std::uint64_t>(bgr.cols), rows = static_cast<std::uint64_t>(bgr.rows);
-  const bool same = cols == header.width && rows == header.height;
-  const bool rotated = cols == header.height && rows == header.width;  // EXIF orientation 5..8
+  const auto s = static_cast<std::uint64_t>(scale);
+  // libjpeg rounds a scaled side up.
+  const std::uint64_t width = (header.width + s - 1) / s, height = (header.height + s - 1) / s;
+  const bool same = cols == width && rows == height;
+  const bool rotated = cols == height && rows == width;  // EXIF orientation 5..8
   if ((!same && !rotated) || bgr.type() != CV_8UC3) {
     bad_image("decoded " + std::string(header.format) + " image (" + std::to_string(cols) + "x" +
               std::to_string(rows) + ") does not match its header (" + std::to_string(header.width) + "x" +
-              std::to_string(header.height) + "); the file is corrupt");
+              std::to_string(header.height) + (scale == 1 ? "" : " at 1/" + std::to_string(scale)) +
+              "); the file is corrupt");
   }
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return rgb;
+  ScaledImage out;
+  cv::cvtColor(bgr, out.rgb, cv::COLOR_BGR2RGB);
+  out.scale = scale;
+  // Both sides are within the pixel limit checked above, so they fit an int.
+  out.original = same ? cv::Size(static_cast<int>(header.width), static_cast<int>(header.height))
+                      : cv::Size(static_cast<int>(header.height), static_cast<int>(header.width));
+  return out;
 }
 
-cv::Mat read_image(const std::filesystem::path& path, const DecodeLimits& limits) {
+cv::Mat decode_image(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+  return decode_image_scaled(bytes, 1, limits).rgb;
+}
+
+std::vector<std::uint8_t> read_image_bytes(const std::filesystem::path& path, const DecodeLimits& limits) {
   std::string name = path.string();
   name.insert(name.begin(), '\'');
   name.push_back('\'');
@@ -368,7 +411,11 @@ cv::Mat read_image(const std::filesystem::path& path, const DecodeLimits& limits
     throw Error(ErrorCode::image_too_large,
                 "image file " + name + " is over the limit of " + megabytes(limits.max_bytes));
   }
-  return decode_image(bytes, limits);
+  return bytes;
+}
+
+cv::Mat read_image(const std::filesystem::path& path, const DecodeLimits& limits) {
+  return decode_image(read_image_bytes(path, limits), limits);
 }
 
 }  // namespace facematch

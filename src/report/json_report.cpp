@@ -25,6 +25,7 @@ nlohmann::json analysis_json(const ImageAnalysis& a) {
   nlohmann::json j = {
       {"width", a.width}, {"height", a.height}, {"faces", std::move(faces)}, {"chosen_face", a.chosen}};
   if (a.whole_image_face) j["whole_image_face"] = true;
+  if (a.decode_scale > 1) j["decode_scale"] = a.decode_scale;
   j["precision"] = to_string(a.precision);
   return j;
 }

@@ -298,20 +298,18 @@ struct Service::Impl {
     const auto options = r.options.apply(config.pipeline);
     ticket.wait_for_worker();
     const auto started = Clock::now();
-    const cv::Mat rgb = labelled("img", [&] { return decode_image(r.images[0], options.limits); });
-    StageTimes times;
-    times.decode_ms = seconds_since(started) * 1000;
-    const auto faces = labelled("img", [&] { return verifier.detect(rgb, options); });
+    const auto analysis = labelled("img", [&] { return verifier.detect_encoded(r.images[0], options); });
     metrics.observe_total(seconds_since(started));
-    metrics.add_faces(faces.size());
+    metrics.add_faces(analysis.faces.size());
     json list = json::array();
-    for (const auto& f : faces) list.push_back(report::face_json(f));
-    send_json(res, 200,
-              {{"width", rgb.cols},
-               {"height", rgb.rows},
-               {"detector", to_string(options.detector.kind)},
-               {"faces", std::move(list)},
-               {"time_ms", {{"decode", times.decode_ms}, {"total", seconds_since(started) * 1000}}}});
+    for (const auto& f : analysis.faces) list.push_back(report::face_json(f));
+    send_json(
+        res, 200,
+        {{"width", analysis.width},
+         {"height", analysis.height},
+         {"detector", to_string(options.detector.kind)},
+         {"faces", std::move(list)},
+         {"time_ms", {{"decode", analysis.times.decode_ms}, {"total", seconds_since(started) * 1000}}}});
   }
 
   void embed(const httplib::Request& req, httplib::Response& res) {
