@@ -152,12 +152,16 @@ double iou(const cv::Rect2d& a, const cv::Rect2d& b) { return (a & b).area() / (
 
 }  // namespace
 
-// paul_rudd.jpg is 1638x2048 with one face about 990 pixels wide.
-TEST(Pipeline, ReducedDecodingReportsFullSizeFacesAndKeepsTheDescriptor) {
-  const auto path = fm::testing::shared_dir() / "faces" / "paul_rudd.jpg";
-  fm::testing::require_file(path, "../shared/faces");
-  fm::Verifier verifier(fm::testing::shared_models(), 1);
-  auto options = fm::recommended_pipeline();
+// On paul_rudd.jpg: 1638x2048 with one face about 990 pixels wide.
+class ReducedDecoding : public ::testing::Test {
+ protected:
+  void SetUp() override { fm::testing::require_file(path, "../shared/faces"); }
+  const std::filesystem::path path = fm::testing::shared_dir() / "faces" / "paul_rudd.jpg";
+  fm::Verifier verifier{fm::testing::shared_models(), 1};
+  fm::PipelineOptions options = fm::recommended_pipeline();
+};
+
+TEST_F(ReducedDecoding, ReportsFullSizeFacesAndKeepsTheDescriptor) {
   options.reduced_decode_min_side = 0;
   const auto full = verifier.analyze_file(path, options);
   options.reduced_decode_min_side = 640;  // 2048 / 2 >= 640 > 2048 / 4
@@ -184,11 +188,7 @@ TEST(Pipeline, ReducedDecodingReportsFullSizeFacesAndKeepsTheDescriptor) {
   EXPECT_EQ(detected.faces[0].detection.box, reduced.faces[0].detection.box);
 }
 
-TEST(Pipeline, ReducedDecodingDecodesAgainWhenTheFaceWouldBeSmallerThanTheChip) {
-  const auto path = fm::testing::shared_dir() / "faces" / "paul_rudd.jpg";
-  fm::testing::require_file(path, "../shared/faces");
-  fm::Verifier verifier(fm::testing::shared_models(), 1);
-  auto options = fm::recommended_pipeline();
+TEST_F(ReducedDecoding, DecodesAgainWhenTheFaceWouldBeSmallerThanTheChip) {
   // 2048 / 8 = 256 >= 200: detected at 1/8, where the face is about 124 pixels, under the 150-pixel
   // chip; 1/4 keeps it about 250.
   options.reduced_decode_min_side = 200;
