@@ -91,6 +91,8 @@ int main(int argc, char** argv) {
     options.precision = precision;
     auto& o = out[std::string(to_string(precision))];
     const auto handle = models->with_precision(precision);
+    TinyFaceDetector tiny(handle);
+    o["tiny_detect_ms"] = median_ms(n, [&] { (void)tiny.detect(rgb); });
     const auto faces = verifier.detect(rgb, options);
     LandmarkDetector landmarks(handle);
     FaceEmbedder embedder(handle);

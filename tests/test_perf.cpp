@@ -36,6 +36,13 @@ fm::PipelineOptions with_precision(fm::Precision p) {
   return o;
 }
 
+// The product's pipeline (cascade: tiny, then SSD when unsure) in precision `p`.
+fm::PipelineOptions recommended_with_precision(fm::Precision p) {
+  fm::PipelineOptions o = fm::recommended_pipeline();
+  o.precision = p;
+  return o;
+}
+
 }  // namespace
 
 TEST(Precision, NamesParseAndInt8IsRefused) {
@@ -85,8 +92,39 @@ TEST(Precision, Bf16NetsCloseToFp32) {
   EXPECT_EQ(models->precision(), fm::Precision::fp32);
 }
 
+TEST(Precision, OnlySsdStaysFp32) {
+  for (const auto p : {fm::Precision::fp32, fm::Precision::bf16}) {
+    EXPECT_EQ(fm::net_precision("face_recognition_model", p), p);
+    EXPECT_EQ(fm::net_precision("face_landmark_68_model", p), p);
+    EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", p), p);
+    EXPECT_EQ(fm::net_precision("ssd_mobilenetv1@512", p), fm::Precision::fp32);
+  }
+}
+
+// The tiny detector in bf16 finds the same faces in the same places.
+TEST(Precision, TinyDetectorInBf16FindsTheSameBoxes) {
+  const auto models = fm::testing::shared_models();
+  fm::TinyFaceDetector fp32(models), bf16(models->with_precision(fm::Precision::bf16));
+  for (const char* name : {"obama_1.jpg", "multi_four_people.jpg", "kit_harington_2.jpg"}) {
+    SCOPED_TRACE(name);
+    const auto path = fm::testing::shared_dir() / "faces" / name;
+    fm::testing::require_file(path, "../shared/faces");
+    const cv::Mat rgb = fm::read_image(path);
+    const auto a = fp32.detect(rgb), b = bf16.detect(rgb);
+    ASSERT_FALSE(a.empty());
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const auto& x = a[i].box;
+      const auto& y = b[i].box;
+      EXPECT_GT((x & y).area() / (x | y).area(), 0.9) << "face " << i;
+      EXPECT_NEAR(a[i].score, b[i].score, 0.05) << "face " << i;
+    }
+  }
+}
+
 // The gate of README "Precision" on a subset small enough for CI: every image of the first kGatePairs
-// calibration pairs through the whole pipeline in fp32 and in bf16 (detector included).
+// calibration pairs through the product's whole pipeline (cascade detector, flip averaging) in fp32 and
+// in bf16: the tiny detector, landmark and recognition nets change precision, SSD stays fp32.
 TEST(Precision, Bf16GateOnCalibrationSubset) {
   const auto root = fm::testing::shared_dir() / "calibration";
   fm::testing::require_file(root / "pairs.csv", "the shared calibration set (../shared/calibration)");
@@ -100,10 +138,12 @@ TEST(Precision, Bf16GateOnCalibrationSubset) {
   std::size_t no_face = 0;
   for (auto& [name, d] : descriptors) {
     try {
-      d.first =
-          verifier.analyze_file(root / name, with_precision(fm::Precision::fp32)).chosen_embedding().values;
-      d.second =
-          verifier.analyze_file(root / name, with_precision(fm::Precision::bf16)).chosen_embedding().values;
+      d.first = verifier.analyze_file(root / name, recommended_with_precision(fm::Precision::fp32))
+                    .chosen_embedding()
+                    .values;
+      d.second = verifier.analyze_file(root / name, recommended_with_precision(fm::Precision::bf16))
+                     .chosen_embedding()
+                     .values;
       distances.push_back(fm::euclidean_distance({d.first, ""}, {d.second, ""}));
     } catch (const fm::Error& e) {
       if (e.code() != fm::ErrorCode::no_face) throw;
@@ -131,7 +171,10 @@ TEST(Precision, Bf16GateOnCalibrationSubset) {
   std::cout << distances.size() << " images: bf16 vs fp32 descriptor distance median " << median << ", max "
             << worst << "; verdicts agree on " << agree << " of " << compared << " pairs\n";
   EXPECT_LT(median, 0.02);
-  EXPECT_LT(worst, 0.1) << "a face whose bf16 descriptor moved far";
+  // A box moved by a tenth of a pixel can move face-api's landmark crop (whole pixels) by one, which on a
+  // small face moves the descriptor more than bf16 rounding does: 0.128 measured on a 106-pixel face
+  // (celeba/7424/090440.jpg) with the tiny detector in bf16, 0.031 without.
+  EXPECT_LT(worst, 0.2) << "a face whose bf16 descriptor moved far";
   EXPECT_GE(agree + 1, compared) << "bf16 flips more than one verdict of " << compared;
 }
 

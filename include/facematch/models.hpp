@@ -20,14 +20,14 @@ class WeightMap;
 
 // Arithmetic the nets run in.
 enum class Precision {
-  // bf16 where the CPU computes bf16 natively (AVX512-BF16 or AMX), where both nets it applies to were
+  // bf16 where the CPU computes bf16 natively (AVX512-BF16 or AMX), where the nets it applies to were
   // measured faster in it; fp32 elsewhere. Which one ran is reported (ImageAnalysis::precision).
   automatic,
   // Exact: descriptors equal face-api's within 1e-6. The parity tests run this.
   fp32,
-  // The landmark and recognition nets with weights and the tensors between layers rounded to bfloat16
-  // (fp32 accumulation and outputs), about 2x faster on AVX512-BF16. The detectors stay fp32: SSD in
-  // bf16 fails the accuracy gate (README "Precision").
+  // The landmark, recognition and tiny detector nets with weights and the tensors between layers
+  // rounded to bfloat16 (fp32 accumulation and outputs), about 2x faster on AVX512-BF16. SSD stays
+  // fp32: in bf16 it fails the accuracy gate (README "Precision").
   bf16,
 };
 std::string_view to_string(Precision precision);  // "auto", "fp32", "bf16"
