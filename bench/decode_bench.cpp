@@ -2,8 +2,6 @@
 // printed as one JSON object for bench/run.sh. Not a test: nothing here passes or fails.
 //
 //   facematch_decode_bench N MIN_SIDE IMAGE...
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,23 +9,7 @@
 #include <vector>
 
 #include "facematch/image.hpp"
-
-namespace {
-
-double median_decode_ms(const std::vector<std::uint8_t>& bytes, int scale, int n) {
-  std::vector<double> times;
-  for (int i = 0; i <= n; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto image = facematch::decode_image_scaled(bytes, scale);
-    if (i > 0)  // the first run is a warm-up
-      times.push_back(
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
-}  // namespace
+#include "median.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 4) {
@@ -40,12 +22,14 @@ int main(int argc, char** argv) {
     const auto bytes = facematch::read_image_bytes(argv[i]);
     const int scale = facematch::reduced_decode_scale(bytes, min_side);
     const auto reduced = facematch::decode_image_scaled(bytes, scale);
-    rows.push_back({{"image", std::string(argv[i])},
-                    {"width", reduced.original.width},
-                    {"height", reduced.original.height},
-                    {"scale", scale},
-                    {"full_ms", median_decode_ms(bytes, 1, n)},
-                    {"reduced_ms", median_decode_ms(bytes, scale, n)}});
+    rows.push_back(
+        {{"image", std::string(argv[i])},
+         {"width", reduced.original.width},
+         {"height", reduced.original.height},
+         {"scale", scale},
+         {"full_ms", facematch::bench::median_ms(n, [&] { (void)facematch::decode_image_scaled(bytes, 1); })},
+         {"reduced_ms",
+          facematch::bench::median_ms(n, [&] { (void)facematch::decode_image_scaled(bytes, scale); })}});
   }
   std::cout << nlohmann::json{{"min_side", min_side}, {"n", n}, {"images", rows}}.dump() << '\n';
 }

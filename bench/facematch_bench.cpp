@@ -20,24 +20,13 @@
 #include "facematch/landmarks.hpp"
 #include "facematch/verifier.hpp"
 #include "image/face_api_resize.hpp"
+#include "median.hpp"
 
 namespace {
 
 using namespace facematch;
-using Clock = std::chrono::steady_clock;
 
-template <typename F>
-double median_ms(int n, F&& f) {
-  f();  // warm-up: first runs page in weights and JIT kernels
-  std::vector<double> times;
-  for (int i = 0; i < n; ++i) {
-    const auto t = Clock::now();
-    f();
-    times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
+using bench::median_ms;
 
 std::vector<std::uint8_t> jpeg_640x480(const std::string& path) {
   cv::Mat image = read_image(path);

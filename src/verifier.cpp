@@ -282,6 +282,10 @@ double smallest_face_to_crop(const std::vector<Detection>& detections, FacePolic
   return policy == FacePolicy::largest ? largest : smallest;
 }
 
+cv::Rect2d scaled(const cv::Rect2d& box, double factor) {
+  return {box.x * factor, box.y * factor, box.width * factor, box.height * factor};
+}
+
 void decode(ImageJob& job, int scale, const PipelineOptions& options) {
   auto decoded = decode_image_scaled(job.bytes, scale, options.limits);
   job.image = std::move(decoded.rgb);
@@ -300,8 +304,7 @@ void sharpen_small_faces(ImageJob& job, const PipelineOptions& options) {
   if (scale == job.scale) return;
   const double factor = static_cast<double>(job.scale) / scale;
   decode(job, scale, options);
-  for (auto& d : job.detections)
-    d.box = cv::Rect2d(d.box.x * factor, d.box.y * factor, d.box.width * factor, d.box.height * factor);
+  for (auto& d : job.detections) d.box = scaled(d.box, factor);
 }
 
 void decode_and_detect(Stages& stages, ImageJob& job, const PipelineOptions& options) {
@@ -336,8 +339,7 @@ void to_full_size_coordinates(ImageJob& job) {
   if (job.scale == 1) return;
   const double s = job.scale;
   for (auto& face : job.result.faces) {
-    auto& box = face.detection.box;
-    box = cv::Rect2d(box.x * s, box.y * s, box.width * s, box.height * s);
+    face.detection.box = scaled(face.detection.box, s);
     for (auto& p : face.landmarks) p *= s;
   }
 }

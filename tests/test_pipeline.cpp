@@ -141,13 +141,6 @@ TEST(Pipeline, FacePolicyPicksLargestBestOrRefuses) {
 
 namespace {
 
-double distance(const fm::Embedding& a, const fm::Embedding& b) {
-  double sum = 0;
-  for (std::size_t i = 0; i < a.values.size(); ++i)
-    sum += (a.values[i] - b.values[i]) * (a.values[i] - b.values[i]);
-  return std::sqrt(sum);
-}
-
 double iou(const cv::Rect2d& a, const cv::Rect2d& b) { return (a & b).area() / (a | b).area(); }
 
 }  // namespace
@@ -179,7 +172,7 @@ TEST_F(ReducedDecoding, ReportsFullSizeFacesAndKeepsTheDescriptor) {
   EXPECT_LT(landmark_shift / a.landmarks.size(), 0.03 * a.detection.box.width)
       << "mean landmark shift in pixels";
   // The same person by a wide margin (the default threshold is 0.555); measured 0.075.
-  EXPECT_LT(distance(full.chosen_embedding(), reduced.chosen_embedding()), 0.15);
+  EXPECT_LT(fm::euclidean_distance(full.chosen_embedding(), reduced.chosen_embedding()), 0.15);
 
   // detect_file decodes the same way and reports the same full-size faces.
   const auto detected = verifier.detect_file(path, options);

@@ -95,8 +95,6 @@ struct Verification {
   std::string model;
   DetectorKind detector = DetectorKind::ssd;
   AlignMode align = kDefaultAlignMode;
-  int decode_scale = 1;  // the JPEG was decoded at 1/decode_scale (reduced_decode_min_side); faces are
-                         // in full-size coordinates all the same
   Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
   ImageAnalysis first, second;
   double total_ms = 0;
