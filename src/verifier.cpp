@@ -1,14 +1,13 @@
 #include "facematch/verifier.hpp"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <functional>
-#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "engine/executor.hpp"
 #include "facematch/embed.hpp"
@@ -22,27 +21,38 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
 
-// One thread's stage objects for one precision. Detectors are created on first use per configuration.
-struct Stages {
-  explicit Stages(std::shared_ptr<const Models> m)
-      : models(std::move(m)), landmarks(models), embedder(models) {}
+// Detectors, created on first use per configuration. A detector holds its net's buffers, so two images
+// detected at the same time need one set each.
+class Detectors {
+ public:
+  explicit Detectors(std::shared_ptr<const Models> m) : models_(std::move(m)) {}
 
-  FaceDetector& detector(const DetectorOptions& o) {
-    auto& slot = detectors[o];
-    if (!slot) slot = make_detector(models, o);
+  FaceDetector& operator()(const DetectorOptions& o) {
+    auto& slot = by_options_[o];
+    if (!slot) slot = make_detector(models_, o);
     return *slot;
   }
 
-  std::shared_ptr<const Models> models;
-  LandmarkDetector landmarks;
-  FaceEmbedder embedder;
-  std::map<DetectorOptions, std::unique_ptr<FaceDetector>> detectors;
+ private:
+  std::shared_ptr<const Models> models_;
+  std::map<DetectorOptions, std::unique_ptr<FaceDetector>> by_options_;
 };
 
-// The stage objects of one thread, per precision, made on first use.
-class Lane {
+// One worker's stage objects for one precision: detectors for each of the two images of a verify, and
+// the landmark and recognition nets both images share as one batch.
+struct Stages {
+  explicit Stages(const std::shared_ptr<const Models>& m)
+      : detectors{Detectors(m), Detectors(m)}, landmarks(m), embedder(m) {}
+
+  std::array<Detectors, 2> detectors;
+  LandmarkDetector landmarks;
+  FaceEmbedder embedder;
+};
+
+// One inference worker's stage objects, per precision, made on first use.
+class Worker {
  public:
-  explicit Lane(std::shared_ptr<const Models> models) : models_(std::move(models)) {}
+  explicit Worker(std::shared_ptr<const Models> models) : models_(std::move(models)) {}
 
   Stages& stages(Precision resolved) {
     auto& slot = by_precision_[resolved];
@@ -53,70 +63,6 @@ class Lane {
  private:
   std::shared_ptr<const Models> models_;
   std::map<Precision, std::unique_ptr<Stages>> by_precision_;
-};
-
-// A worker's second thread, for the second image of a verify. It lives as long as the worker so that
-// its OpenMP team and its lane's buffers are made once, not per call.
-class HelperThread {
- public:
-  explicit HelperThread(std::shared_ptr<const Models> models)
-      : lane_(std::move(models)), thread_([this] { loop(); }) {}
-  ~HelperThread() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-  HelperThread(const HelperThread&) = delete;
-  HelperThread& operator=(const HelperThread&) = delete;
-
-  // Runs task(lane) on the helper thread; the future rethrows what the task threw. One task at a time.
-  std::future<void> run(std::function<void(Lane&)> task) {
-    std::packaged_task<void()> job([this, task = std::move(task)] { task(lane_); });
-    auto future = job.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      job_ = std::move(job);
-    }
-    wake_.notify_one();
-    return future;
-  }
-
- private:
-  void loop() {
-    for (;;) {
-      std::packaged_task<void()> job;
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || job_.valid(); });
-        if (!job_.valid()) return;
-        job = std::move(job_);
-      }
-      job();
-    }
-  }
-
-  Lane lane_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::packaged_task<void()> job_;
-  bool stop_ = false;
-  std::thread thread_;  // last: it starts running loop() as soon as it is constructed
-};
-
-struct Worker {
-  explicit Worker(std::shared_ptr<const Models> m) : models(m), main(std::move(m)) {}
-
-  HelperThread& helper() {
-    if (!helper_thread) helper_thread = std::make_unique<HelperThread>(models);
-    return *helper_thread;
-  }
-
-  std::shared_ptr<const Models> models;
-  Lane main;
-  std::unique_ptr<HelperThread> helper_thread;
 };
 
 // Sets oneDNN's thread count for the calling thread and restores the caller's on the way out.
@@ -307,7 +253,7 @@ void sharpen_small_faces(ImageJob& job, const PipelineOptions& options) {
   for (auto& d : job.detections) d.box = scaled(d.box, factor);
 }
 
-void decode_and_detect(Stages& stages, ImageJob& job, const PipelineOptions& options) {
+void decode_and_detect(Detectors& detectors, ImageJob& job, const PipelineOptions& options) {
   with_label(job.label, [&] {
     if (job.rgb) {
       if (job.rgb->empty() || job.rgb->type() != CV_8UC3)
@@ -325,7 +271,7 @@ void decode_and_detect(Stages& stages, ImageJob& job, const PipelineOptions& opt
       job.result.times.decode_ms = elapsed_ms(t);
     }
     const auto t = std::chrono::steady_clock::now();
-    job.detections = stages.detector(options.detector).detect(job.image);
+    job.detections = detectors(options.detector).detect(job.image);
     job.result.times.detect_ms = elapsed_ms(t);
     const auto redecode = std::chrono::steady_clock::now();
     sharpen_small_faces(job, options);
@@ -396,36 +342,29 @@ void embed_faces(Stages& stages, std::span<ImageJob* const> jobs, const Pipeline
   }
 }
 
-// Decode and detect every job: the two images of a verify at the same time when there are threads for
-// both, the second on the worker's helper thread.
+// Decode and detect every job. With two or more threads, the two images of a verify are done at the
+// same time, one thread each, by the calling thread's OpenMP team of two: its second thread is the one
+// oneDNN's primitives use next, so no thread idles against the work. Measured on 2 cores (README
+// "Threads"): one after the other with both threads each was slower, as was a helper thread of our own
+// (the team's idle thread spins for a while after every parallel region, taking the helper's core).
 void detect_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOptions& options,
-                 Precision precision, int threads) {
-  if (jobs.size() != 2 || threads < 2) {
-    for (ImageJob* job : jobs) decode_and_detect(worker.main.stages(precision), *job, options);
+                 Precision precision) {
+  auto& detectors = worker.stages(precision).detectors;
+  if (jobs.size() != 2 || engine::threads_for_this_thread() < 2) {
+    for (ImageJob* job : jobs) decode_and_detect(detectors[0], *job, options);
     return;
   }
-  const int helper_threads = threads / 2;
-  auto helper_done = worker.helper().run([&, helper_threads](Lane& lane) {
-    ThreadCount count(helper_threads);
-    decode_and_detect(lane.stages(precision), *jobs[1], options);
+  engine::run_concurrently(2, [&](int i) {
+    const auto job = static_cast<std::size_t>(i);
+    decode_and_detect(detectors[job], *jobs[job], options);
   });
-  std::exception_ptr first_error;
-  try {
-    ThreadCount count(threads - helper_threads);
-    decode_and_detect(worker.main.stages(precision), *jobs[0], options);
-  } catch (...) {
-    first_error = std::current_exception();
-  }
-  helper_done.wait();  // the task refers to jobs and options: never leave before it ends
-  if (first_error) std::rethrow_exception(first_error);
-  helper_done.get();
 }
 
 void run_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOptions& options,
-              bool embed_all_faces, int threads) {
+              bool embed_all_faces) {
   const Precision precision = resolve_precision(options.precision);
-  detect_jobs(worker, jobs, options, precision, threads);
-  Stages& stages = worker.main.stages(precision);
+  detect_jobs(worker, jobs, options, precision);
+  Stages& stages = worker.stages(precision);
   locate_landmarks(stages, jobs, options, /*allow_whole_image=*/true);
   embed_faces(stages, jobs, options, embed_all_faces);
   for (ImageJob* job : jobs) {
@@ -456,8 +395,8 @@ ImageAnalysis detect_job(Verifier::Pool& pool, int threads, ImageJob job, const 
   return with_worker(pool, threads, [&](Worker& worker) {
     ImageJob* const jobs[] = {&job};
     const Precision precision = resolve_precision(options.precision);
-    detect_jobs(worker, jobs, options, precision, threads);
-    locate_landmarks(worker.main.stages(precision), jobs, options, /*allow_whole_image=*/false);
+    detect_jobs(worker, jobs, options, precision);
+    locate_landmarks(worker.stages(precision), jobs, options, /*allow_whole_image=*/false);
     to_full_size_coordinates(job);
     job.result.precision = precision;
     return std::move(job.result);
@@ -491,7 +430,7 @@ ImageAnalysis analyze_job(Verifier::Pool& pool, int threads, ImageJob job, const
                           bool embed_all_faces) {
   return with_worker(pool, threads, [&](Worker& worker) {
     ImageJob* const jobs[] = {&job};
-    run_jobs(worker, jobs, options, embed_all_faces, threads);
+    run_jobs(worker, jobs, options, embed_all_faces);
     return std::move(job.result);
   });
 }
@@ -502,7 +441,7 @@ Verification verify_jobs(Verifier::Pool& pool, int threads, ImageJob first, Imag
   const auto started = std::chrono::steady_clock::now();
   with_worker(pool, threads, [&](Worker& worker) {
     ImageJob* const jobs[] = {&first, &second};
-    run_jobs(worker, jobs, options, /*embed_all_faces=*/false, threads);
+    run_jobs(worker, jobs, options, /*embed_all_faces=*/false);
     return 0;
   });
   Verification v;

@@ -3,17 +3,22 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
 #include "engine/executor.hpp"
+#include "facematch/detect.hpp"
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "facematch/evaluate.hpp"
 #include "facematch/landmarks.hpp"
 #include "facematch/verifier.hpp"
+#include "models/tiny_face_detector_net.hpp"
 #include "report/json_report.hpp"
 #include "test_support.hpp"
 
@@ -268,4 +273,91 @@ TEST(Threads, WorkersShareTheCores) {
     EXPECT_EQ(v.threads_per_call(), std::max(1, cores / static_cast<int>(workers))) << workers << " workers";
   }
   fm::engine::set_threads_for_this_thread(saved);
+}
+
+namespace {
+
+std::size_t threads_in_process() {
+  return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                                                std::filesystem::directory_iterator()));
+}
+
+}  // namespace
+
+// oneDNN fixes a primitive's thread count when it is created: a net compiled under a 2-thread budget and
+// run by a 1-thread worker would start a team of 2 and oversubscribe the cores. Nets are compiled per
+// thread count, so a worker that runs with one thread after another ran with two starts no thread.
+TEST(Threads, OneThreadWorkerStartsNoThreadAfterATwoThreadRun) {
+  const auto a = fm::testing::testdata_dir() / "rgb" / "sample2.ppm";
+  const auto b = fm::testing::testdata_dir() / "rgb" / "sample3.ppm";
+  fm::testing::require_file(a, "run tools/golden/make-inputs.sh (ctest does it)");
+  const auto models = fm::testing::shared_models();
+  const auto options = fm::recommended_pipeline();
+  fm::engine::set_threads_for_this_thread(2);
+  fm::Verifier two(models, 1);
+  const auto expected = two.verify_files(a, b, options);
+  fm::engine::set_threads_for_this_thread(1);
+
+  std::size_t before = 0, after = 0;
+  double distance = 0;
+  std::thread worker([&] {
+    fm::engine::set_threads_for_this_thread(1);
+    fm::Verifier one(models, 1);
+    ASSERT_EQ(one.threads_per_call(), 1);
+    before = threads_in_process();
+    distance = one.verify_files(a, b, options).distance;
+    after = threads_in_process();
+  });
+  worker.join();
+  EXPECT_EQ(after, before) << "a 1-thread verify started threads";
+  EXPECT_NEAR(distance, expected.distance, 1e-5);
+}
+
+// A compiled net refuses to run under another thread count than it was made for, with a message.
+TEST(Threads, CompiledNetRunsOnlyWithItsThreadCount) {
+  const auto models = fm::testing::shared_models();
+  fm::engine::set_threads_for_this_thread(2);
+  fm::TinyFaceDetector detector(models);  // compiles its net for 2 threads
+  const std::vector<float> input(416 * 416 * 3, 128.f);
+  const auto at_two = detector.run_net(input);
+  // The stage picks (compiles) the net for the count in effect, and the answer does not change.
+  fm::engine::set_threads_for_this_thread(1);
+  const auto at_one = detector.run_net(input);
+  EXPECT_LT(max_abs_diff(at_one, at_two), 1e-4);
+
+  auto net = models->compiled("tiny_face_detector_model@416", 1, [&] {
+    return fm::models::describe_tiny_face_detector(models->weights(fm::models::kTinyFaceDetectorModel), 416);
+  });
+  fm::engine::set_threads_for_this_thread(2);
+  fm::engine::NetRunner runner(net);
+  try {
+    runner.run();
+    FAIL() << "a net compiled for 1 thread must not run where 2 are set";
+  } catch (const fm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("compiled for 1 threads"), std::string::npos) << e.what();
+  }
+  fm::engine::set_threads_for_this_thread(1);
+}
+
+// run_concurrently runs every task once, each with one thread for oneDNN, and rethrows a task's error.
+TEST(Threads, RunConcurrentlyRunsEveryTaskWithOneThread) {
+  fm::engine::set_threads_for_this_thread(2);
+  std::vector<int> seen(2, 0), threads(2, 0);
+  fm::engine::run_concurrently(2, [&](int i) {
+    ++seen[static_cast<std::size_t>(i)];
+    threads[static_cast<std::size_t>(i)] = fm::engine::threads_for_this_thread();
+  });
+  EXPECT_EQ(seen, (std::vector<int>{1, 1}));
+  EXPECT_EQ(threads, (std::vector<int>{1, 1}));
+  EXPECT_EQ(fm::engine::threads_for_this_thread(), 2);  // the caller's count is untouched
+
+  std::atomic<int> ran{0};
+  EXPECT_THROW(fm::engine::run_concurrently(2,
+                                            [&](int i) {
+                                              ++ran;
+                                              if (i == 1) throw fm::Error(fm::ErrorCode::bad_image, "second");
+                                            }),
+               fm::Error);
+  EXPECT_EQ(ran.load(), 2);  // the other task still ran to its end
+  fm::engine::set_threads_for_this_thread(1);
 }

@@ -60,8 +60,9 @@ class Models {
 
   // Internal to the stages: the weights of one model (e.g. "face_recognition_model").
   const models::WeightMap& weights(const std::string& model) const;
-  // Internal to the stages: a compiled net cached under (`key`, batch, net_precision(key, precision())),
-  // created by `describe` on first use. Safe to call from many threads.
+  // Internal to the stages: a compiled net cached under (`key`, batch, net_precision(key, precision()),
+  // the calling thread's oneDNN thread count), created by `describe` on first use. It runs only where
+  // that thread count is set (models/net_runners.hpp picks the right one). Safe to call from many threads.
   std::shared_ptr<const engine::CompiledNet> compiled(
       const std::string& key, int batch, const std::function<engine::NetDescription()>& describe) const;
 

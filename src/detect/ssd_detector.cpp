@@ -9,6 +9,7 @@
 #include "facematch/detect.hpp"
 #include "facematch/error.hpp"
 #include "image/face_api_resize.hpp"
+#include "models/net_runners.hpp"
 #include "models/ssd_mobilenetv1_net.hpp"
 
 namespace facematch {
@@ -87,7 +88,7 @@ struct SsdFaceDetector::State {
   float min_score;
   int max_results;
   const std::vector<float>* anchors;
-  engine::NetRunner runner;
+  models::NetRunners runner;
   std::vector<float> input;
 };
 
@@ -98,10 +99,11 @@ SsdFaceDetector::SsdFaceDetector(std::shared_ptr<const Models> models, float min
   if (max_results < 1) throw Error(ErrorCode::invalid_argument, "SSD max_results must be at least 1");
   const auto& weights = models->weights(models::kSsdModel);
   const auto& anchors = weights.get(models::kSsdAnchorsTensor, {1, kSsdAnchors, 4});
-  auto net = models->compiled("ssd_mobilenetv1@512", 1,
-                              [&weights] { return models::describe_ssd_mobilenetv1(weights); });
-  state_.reset(
-      new State{models, min_score, max_results, &anchors.values, engine::NetRunner(std::move(net)), {}});
+  models::NetRunners runner(models, "ssd_mobilenetv1@512", [](const Models& m) {
+    return models::describe_ssd_mobilenetv1(m.weights(models::kSsdModel));
+  });
+  state_.reset(new State{models, min_score, max_results, &anchors.values, std::move(runner), {}});
+  state_->runner(1);  // compile now, so a bad model fails here
 }
 
 SsdFaceDetector::~SsdFaceDetector() = default;
@@ -115,7 +117,7 @@ SsdFaceDetector::RawOutput SsdFaceDetector::run_net(std::span<const float> input
   auto& normalized = state_->input;
   normalized.resize(kInputValues);
   std::transform(input.begin(), input.end(), normalized.begin(), [](float v) { return v / 127.5f - 1.f; });
-  auto& runner = state_->runner;
+  auto& runner = state_->runner(1);
   runner.run(normalized);
 
   RawOutput out;

@@ -9,6 +9,7 @@
 #include "facematch/detect.hpp"
 #include "facematch/error.hpp"
 #include "image/face_api_resize.hpp"
+#include "models/net_runners.hpp"
 #include "models/tiny_face_detector_net.hpp"
 
 namespace facematch {
@@ -61,20 +62,23 @@ std::vector<std::size_t> non_max_suppression(const std::vector<Box>& boxes, cons
 
 }  // namespace
 
+constexpr InputNormalization kNormalization{models::kTinyFaceDetectorMean, 255.f};
+
 struct TinyFaceDetector::State {
   int input_size;
   float min_score;
-  engine::NetRunner runner;
+  models::NetRunners runner;
 };
 
 TinyFaceDetector::TinyFaceDetector(std::shared_ptr<const Models> models, int input_size, float min_score) {
   if (!models) throw Error(ErrorCode::internal, "TinyFaceDetector needs loaded models");
-  const auto net = models->compiled(
-      std::string(models::kTinyFaceDetectorModel) + "@" + std::to_string(input_size), 1, [&] {
-        return models::describe_tiny_face_detector(models->weights(models::kTinyFaceDetectorModel),
-                                                   input_size);
-      });
-  state_.reset(new State{input_size, min_score, engine::NetRunner(net)});
+  std::string key = std::string(models::kTinyFaceDetectorModel) + "@" + std::to_string(input_size);
+  state_.reset(new State{input_size, min_score,
+                         models::NetRunners(std::move(models), std::move(key), [input_size](const Models& m) {
+                           return models::describe_tiny_face_detector(
+                               m.weights(models::kTinyFaceDetectorModel), input_size);
+                         })});
+  state_->runner(1);  // compile now, so a bad model or input size fails here
 }
 
 TinyFaceDetector::~TinyFaceDetector() = default;
@@ -87,8 +91,10 @@ std::vector<float> TinyFaceDetector::run_net(std::span<const float> input) {
                                                  std::to_string(input.size()));
   // normalize_hwc only reads the image; the const_cast lets it view the caller's buffer without a copy.
   const cv::Mat view(size, size, CV_32FC3, const_cast<float*>(input.data()));
-  state_->runner.run(normalize_hwc(view, models::kTinyFaceDetectorMean, 255.f));
-  const auto out = state_->runner.output(0);
+  auto& runner = state_->runner(1);
+  normalize_hwc(view, kNormalization, runner.input());
+  runner.run();
+  const auto out = runner.output(0);
   return {out.begin(), out.end()};
 }
 
@@ -96,9 +102,10 @@ std::vector<Detection> TinyFaceDetector::detect(const cv::Mat& rgb) {
   if (rgb.empty() || rgb.type() != CV_8UC3)
     throw Error(ErrorCode::invalid_argument, "detect needs an 8-bit RGB image");
   const int size = state_->input_size;
-  const cv::Mat input = face_api_net_input(rgb, size, /*center=*/false);
-  state_->runner.run(normalize_hwc(input, models::kTinyFaceDetectorMean, 255.f));
-  const auto grid = state_->runner.output(0);
+  auto& runner = state_->runner(1);
+  face_api_net_input(rgb, size, /*center=*/false, kNormalization, runner.input());
+  runner.run();
+  const auto grid = runner.output(0);
 
   // NetInput.getReshapedInputDimensions (computeReshapedDimensions): the image's extent inside the
   // padded square, rounded to whole pixels; the correction factors undo the padding.

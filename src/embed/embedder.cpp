@@ -6,8 +6,8 @@
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "image/face_api_resize.hpp"
+#include "models/net_runners.hpp"
 #include "models/recognition_net.hpp"
-#include "models/runners_by_batch.hpp"
 
 namespace facematch {
 namespace {
@@ -18,13 +18,15 @@ constexpr std::size_t kInputFloats = static_cast<std::size_t>(kSize) * kSize * 3
 }  // namespace
 
 struct FaceEmbedder::State {
-  models::RunnersByBatch runner;
+  models::NetRunners runner;
 };
 
 FaceEmbedder::FaceEmbedder(std::shared_ptr<const Models> models) {
   if (!models) throw Error(ErrorCode::internal, "FaceEmbedder needs loaded models");
-  state_ = std::make_unique<State>(State{models::RunnersByBatch(std::move(models), models::kRecognitionModel,
-                                                                &models::describe_recognition_net)});
+  state_ = std::make_unique<State>(
+      State{models::NetRunners(std::move(models), models::kRecognitionModel, [](const Models& m) {
+        return models::describe_recognition_net(m.weights(models::kRecognitionModel));
+      })});
   state_->runner(1);  // compile now, so a bad model fails here and the first call is not slower
 }
 
@@ -33,10 +35,10 @@ FaceEmbedder::~FaceEmbedder() = default;
 std::vector<float> FaceEmbedder::run_net(std::span<const float> input) {
   if (input.size() != kInputFloats)
     throw Error(ErrorCode::internal, "recognition net input must be 150x150x3");
-  std::vector<float> normalized(input.size());
-  for (std::size_t i = 0; i < input.size(); ++i) normalized[i] = (input[i] - kFaceMean[i % 3]) / 255.f;
+  const cv::Mat view(kSize, kSize, CV_32FC3, const_cast<float*>(input.data()));  // read only
   auto& runner = state_->runner(1);
-  runner.run(normalized);
+  normalize_hwc(view, kFaceNormalization, runner.input());
+  runner.run();
   const auto out = runner.output(0);
   return {out.begin(), out.end()};
 }
@@ -62,18 +64,14 @@ std::vector<Embedding> FaceEmbedder::embed(std::span<const cv::Mat> chips, bool 
     }
   }
   std::vector<float> descriptors(items.size() * models::kDescriptorSize);
-  std::vector<float> batch_input;
   const std::size_t step = static_cast<std::size_t>(kMaxBatch) / per_chip * per_chip;
   for (std::size_t first = 0; first < items.size(); first += step) {
     const std::size_t count = std::min(step, items.size() - first);
-    batch_input.resize(count * kInputFloats);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto normalized = normalize_hwc(items[first + i], kFaceMean, 255.f);
-      std::copy(normalized.begin(), normalized.end(),
-                batch_input.begin() + static_cast<std::ptrdiff_t>(i * kInputFloats));
-    }
     auto& runner = state_->runner(static_cast<int>(count));
-    runner.run(batch_input);
+    const auto input = runner.input();
+    for (std::size_t i = 0; i < count; ++i)
+      normalize_hwc(items[first + i], kFaceNormalization, input.subspan(i * kInputFloats, kInputFloats));
+    runner.run();
     const auto out = runner.output(0);
     std::copy(out.begin(), out.end(),
               descriptors.begin() + static_cast<std::ptrdiff_t>(first * models::kDescriptorSize));

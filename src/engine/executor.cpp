@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <dnnl.hpp>
+#include <exception>
 #include <optional>
 #include <unordered_map>
 
@@ -95,6 +96,24 @@ struct CompiledNet::Impl {
 void set_threads_for_this_thread(int threads) { omp_set_num_threads(std::max(1, threads)); }
 int threads_for_this_thread() { return omp_get_max_threads(); }
 
+void run_concurrently(int n, const std::function<void(int)>& task) {
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(std::max(n, 0)));
+#pragma omp parallel num_threads(n)
+  {
+    // OpenMP may give fewer threads than asked: each thread takes every num_threads-th task.
+    for (int i = omp_get_thread_num(); i < n; i += omp_get_num_threads()) {
+      try {
+        set_threads_for_this_thread(1);  // this task's ICV only; gone with the parallel region
+        task(i);
+      } catch (...) {
+        errors[static_cast<std::size_t>(i)] = std::current_exception();
+      }
+    }
+  }
+  for (const auto& error : errors)
+    if (error) std::rethrow_exception(error);
+}
+
 int available_cores() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
@@ -132,7 +151,11 @@ std::string cpu_isa_name() {
 CompiledNet::~CompiledNet() = default;
 
 CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
-    : description_(std::move(description)), batch_(batch), type_(type), impl_(std::make_unique<Impl>()) {
+    : description_(std::move(description)),
+      batch_(batch),
+      type_(type),
+      threads_(threads_for_this_thread()),
+      impl_(std::make_unique<Impl>()) {
   auto& eng = cpu_engine();
   const auto& d = description_;
   const dt inner = type == DataType::bf16 ? dt::bf16 : dt::f32;
@@ -338,12 +361,26 @@ NetRunner::NetRunner(std::shared_ptr<const CompiledNet> net)
   }
 }
 
+std::span<float> NetRunner::input() {
+  auto& in = net_->impl().input_reorder ? state_->input_f32 : state_->values[0];
+  return {static_cast<float*>(in.get_data_handle()), in.get_desc().get_size() / sizeof(float)};
+}
+
 void NetRunner::run(std::span<const float> input) {
-  const auto& impl = net_->impl();
-  auto& in = impl.input_reorder ? state_->input_f32 : state_->values[0];
-  if (input.size() * sizeof(float) != in.get_desc().get_size())
+  const auto buffer = this->input();
+  if (input.size() != buffer.size())
     throw Error(ErrorCode::internal, "net " + net_->description().name() + ": input has the wrong size");
-  std::memcpy(in.get_data_handle(), input.data(), input.size_bytes());
+  std::copy(input.begin(), input.end(), buffer.begin());
+  run();
+}
+
+void NetRunner::run() {
+  const auto& impl = net_->impl();
+  if (threads_for_this_thread() != net_->threads())
+    throw Error(ErrorCode::internal, "net " + net_->description().name() + " was compiled for " +
+                                         std::to_string(net_->threads()) + " threads and runs where " +
+                                         std::to_string(threads_for_this_thread()) + " are set");
+  auto& in = impl.input_reorder ? state_->input_f32 : state_->values[0];
   state_->debug_f32.clear();
   try {
     auto& stream = state_->stream;

@@ -5,6 +5,7 @@
 // mutable state (activation buffers, scratchpad, stream); use one runner per thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -14,10 +15,16 @@
 
 namespace facematch::engine {
 
-// How many threads oneDNN may use for primitives run from the calling thread (OpenMP is per calling
-// thread). Callers that already run one inference per core set 1 to avoid oversubscription.
+// How many threads oneDNN may use for primitives created from the calling thread (OpenMP is per calling
+// thread). Callers that already run one inference per core set 1 to avoid oversubscription. oneDNN fixes
+// a primitive's thread count when it is created and starts that many whatever is set when it runs, so
+// a CompiledNet must run where threads_for_this_thread() equals its threads().
 void set_threads_for_this_thread(int threads);
 int threads_for_this_thread();
+// Runs task(0) .. task(n - 1) at the same time on the calling thread's OpenMP team, the threads oneDNN's
+// primitives run on (so none of them idles, spinning, against the tasks), each task with one thread for
+// the primitives it runs; waits for all and rethrows the first task's exception.
+void run_concurrently(int n, const std::function<void(int)>& task);
 // Cores this process may use (sched affinity), the basis of every thread budget.
 int available_cores();
 
@@ -31,7 +38,8 @@ std::string cpu_isa_name();
 
 class CompiledNet {
  public:
-  // Creates every primitive for a fixed batch size. Throws Error{model_error} if oneDNN rejects one.
+  // Creates every primitive for a fixed batch size and the calling thread's thread count. Throws
+  // Error{model_error} if oneDNN rejects one.
   CompiledNet(NetDescription description, int batch, DataType type = DataType::f32);
   ~CompiledNet();
   CompiledNet(const CompiledNet&) = delete;
@@ -40,6 +48,8 @@ class CompiledNet {
   const NetDescription& description() const { return description_; }
   int batch() const { return batch_; }
   DataType type() const { return type_; }
+  // The thread count its primitives were created for, and run with.
+  int threads() const { return threads_; }
   // oneDNN's implementation name per primitive (e.g. "brgconv:avx512_core"), for diagnostics.
   std::vector<std::string> implementations() const;
 
@@ -50,6 +60,7 @@ class CompiledNet {
   NetDescription description_;
   int batch_;
   DataType type_;
+  int threads_;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -60,8 +71,11 @@ class NetRunner {
   NetRunner(const NetRunner&) = delete;
   NetRunner& operator=(const NetRunner&) = delete;
 
-  // `input` is batch x H x W x C floats (NHWC, already normalized); throws if the size is wrong.
-  // In bf16 the input is rounded to bf16 on the way in.
+  // The input buffer, batch x H x W x C floats (NHWC, already normalized), for the caller to fill
+  // before run(); it keeps its contents between runs. In bf16 it is rounded to bf16 on the way in.
+  std::span<float> input();
+  void run();
+  // Copies `input` into the input buffer and runs; throws if the size is wrong.
   void run(std::span<const float> input);
   // Output i (in mark_output order) of the last run, batch x H x W x C floats.
   std::span<const float> output(std::size_t i) const;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-
 #include <opencv2/core.hpp>
 
 #include "facematch/error.hpp"
@@ -11,19 +10,6 @@
 namespace facematch {
 
 namespace {
-
-// Reads pixel (y, x) of the zero-padded square without building it: the padded square of a 1920x1280
-// photo is 44 MB of floats, and allocating it costs more than the whole net.
-template <typename T>
-struct PaddedView {
-  const cv::Mat& image;
-  int offset_y, offset_x;
-  const T* pixel(int y, int x) const {
-    const int iy = y - offset_y, ix = x - offset_x;
-    if (iy < 0 || ix < 0 || iy >= image.rows || ix >= image.cols) return nullptr;
-    return image.ptr<T>(iy) + 3 * ix;
-  }
-};
 
 // One axis of tfjs-wasm's resize (XNNPACK, float32): src = float(dst) * (in / out), lower = int(src),
 // upper = min(lower + 1, in - 1), weight = src - lower. All in float, as the reference computes it.
@@ -41,64 +27,136 @@ struct Taps {
   }
 };
 
+// The zero-padded square is never built (for a 1920x1280 photo it is 44 MB of floats): a padded row is
+// the image row converted to float with one zero pixel after it, which every tap into the padding
+// points at, so the loops below have no branches.
 template <typename T>
-cv::Mat resize_padded(const PaddedView<T>& view, int square, int size) {
-  cv::Mat out(size, size, CV_32FC3);
-  if (square == size) {
-    for (int y = 0; y < size; ++y) {
-      float* dst = out.ptr<float>(y);
-      for (int x = 0; x < size; ++x) {
-        const T* p = view.pixel(y, x);
-        for (int c = 0; c < 3; ++c) dst[3 * x + c] = p ? static_cast<float>(p[c]) : 0.f;
-      }
-    }
-    return out;
+class PaddedRows {
+ public:
+  PaddedRows(const cv::Mat& image, int offset_y, int offset_x)
+      : image_(image), offset_y_(offset_y), offset_x_(offset_x), row_(3 * (image.cols + 1), 0.f) {}
+
+  // Offset in a padded row of the first channel of square column x.
+  int column(int x) const {
+    const int ix = x - offset_x_;
+    return 3 * (ix < 0 || ix >= image_.cols ? image_.cols : ix);
   }
+  // Square row y as floats, or nullptr where it is padding.
+  const float* row(int y) {
+    const int iy = y - offset_y_;
+    if (iy < 0 || iy >= image_.rows) return nullptr;
+    const T* p = image_.ptr<T>(iy);
+    for (int i = 0; i < 3 * image_.cols; ++i) row_[static_cast<std::size_t>(i)] = static_cast<float>(p[i]);
+    return row_.data();
+  }
+
+ private:
+  const cv::Mat& image_;
+  int offset_y_, offset_x_;
+  std::vector<float> row_;
+};
+
+// Square row y resized horizontally: top = tl + (tr - tl) * ax, exactly the first step of the
+// reference's bilinear formula, so that the vertical step below reproduces its every rounding.
+template <typename T>
+void horizontal(PaddedRows<T>& rows, int y, const std::vector<int>& left, const std::vector<int>& right,
+                const std::vector<float>& weight, std::vector<float>& out) {
+  const float* r = rows.row(y);
+  if (!r) {
+    std::fill(out.begin(), out.end(), 0.f);
+    return;
+  }
+  float* dst = out.data();
+  for (std::size_t x = 0; x < weight.size(); ++x, dst += 3) {
+    const float* a = r + left[x];
+    const float* b = r + right[x];
+    const float w = weight[x];
+    dst[0] = a[0] + (b[0] - a[0]) * w;
+    dst[1] = a[1] + (b[1] - a[1]) * w;
+    dst[2] = a[2] + (b[2] - a[2]) * w;
+  }
+}
+
+template <typename T>
+void resize_padded(const cv::Mat& image, int offset_y, int offset_x, int square, int size,
+                   const InputNormalization& norm, float* out) {
+  PaddedRows<T> rows(image, offset_y, offset_x);
   const Taps taps(square, size);
-  for (int y = 0; y < size; ++y) {
-    float* dst = out.ptr<float>(y);
-    const float ay = taps.weight[y];
-    for (int x = 0; x < size; ++x) {
-      const float ax = taps.weight[x];
-      const T* tl = view.pixel(taps.lower[y], taps.lower[x]);
-      const T* tr = view.pixel(taps.lower[y], taps.upper[x]);
-      const T* bl = view.pixel(taps.upper[y], taps.lower[x]);
-      const T* br = view.pixel(taps.upper[y], taps.upper[x]);
-      for (int c = 0; c < 3; ++c) {
-        const float vtl = tl ? static_cast<float>(tl[c]) : 0.f, vtr = tr ? static_cast<float>(tr[c]) : 0.f;
-        const float vbl = bl ? static_cast<float>(bl[c]) : 0.f, vbr = br ? static_cast<float>(br[c]) : 0.f;
-        const float top = vtl + (vtr - vtl) * ax;
-        const float bottom = vbl + (vbr - vbl) * ax;
-        dst[3 * x + c] = top + (bottom - top) * ay;
-      }
-    }
+  std::vector<int> left(static_cast<std::size_t>(size)), right(static_cast<std::size_t>(size));
+  std::vector<float> weight(static_cast<std::size_t>(size));
+  for (int x = 0; x < size; ++x) {
+    // Same size: output pixel x is square pixel x (weight 0 makes the right tap irrelevant).
+    left[static_cast<std::size_t>(x)] = rows.column(square == size ? x : taps.lower[x]);
+    right[static_cast<std::size_t>(x)] = rows.column(square == size ? x : taps.upper[x]);
+    weight[static_cast<std::size_t>(x)] = square == size ? 0.f : taps.weight[x];
   }
-  return out;
+  // The two square rows the current output row interpolates, each resized horizontally once.
+  std::vector<float> top(3 * static_cast<std::size_t>(size)), bottom(top.size()), subtract(top.size());
+  for (std::size_t i = 0; i < subtract.size(); ++i) subtract[i] = norm.subtract[i % 3];
+  int top_y = -1, bottom_y = -1;
+  for (int y = 0; y < size; ++y) {
+    const int want_top = square == size ? y : taps.lower[y];
+    const int want_bottom = square == size ? y : taps.upper[y];
+    const float ay = square == size ? 0.f : taps.weight[y];
+    if (want_top != top_y) {
+      if (want_top == bottom_y) {
+        std::swap(top, bottom);
+        bottom_y = -1;
+      } else {
+        horizontal(rows, want_top, left, right, weight, top);
+      }
+      top_y = want_top;
+    }
+    if (want_bottom != bottom_y) {
+      if (want_bottom == top_y)
+        bottom = top;
+      else
+        horizontal(rows, want_bottom, left, right, weight, bottom);
+      bottom_y = want_bottom;
+    }
+    float* dst = out + static_cast<std::size_t>(y) * top.size();
+    const float divide = norm.divide;
+    for (std::size_t i = 0; i < top.size(); ++i)
+      dst[i] = (top[i] + (bottom[i] - top[i]) * ay - subtract[i]) / divide;
+  }
 }
 
 }  // namespace
 
-cv::Mat face_api_net_input(const cv::Mat& image, int size, bool center) {
+void face_api_net_input(const cv::Mat& image, int size, bool center, const InputNormalization& normalization,
+                        std::span<float> out) {
   if (image.empty() || image.channels() != 3 || (image.depth() != CV_8U && image.depth() != CV_32F))
     throw Error(ErrorCode::internal, "net input needs an 8-bit or float 3-channel image");
+  if (size < 1 || out.size() != static_cast<std::size_t>(size) * size * 3)
+    throw Error(ErrorCode::internal, "net input buffer has the wrong size");
   const int h = image.rows, w = image.cols, square = std::max(h, w);
   // padToSquare: the whole difference after the image, or (center) round(diff/2) after and the rest before.
   const int diff = square - std::min(h, w);
   const int before = center ? diff - static_cast<int>(std::lround(diff * 0.5)) : 0;
   const int offset_y = h < w ? before : 0, offset_x = w < h ? before : 0;
-  if (image.depth() == CV_8U) return resize_padded(PaddedView<std::uint8_t>{image, offset_y, offset_x}, square, size);
-  return resize_padded(PaddedView<float>{image, offset_y, offset_x}, square, size);
+  if (image.depth() == CV_8U)
+    resize_padded<std::uint8_t>(image, offset_y, offset_x, square, size, normalization, out.data());
+  else
+    resize_padded<float>(image, offset_y, offset_x, square, size, normalization, out.data());
 }
 
-std::vector<float> normalize_hwc(const cv::Mat& image, const std::array<float, 3>& subtract, float divide) {
-  if (image.type() != CV_32FC3) throw Error(ErrorCode::internal, "normalize_hwc needs CV_32FC3");
-  std::vector<float> out(image.total() * 3);
-  std::size_t i = 0;
-  for (int r = 0; r < image.rows; ++r) {
-    const float* p = image.ptr<float>(r);
-    for (int c = 0; c < image.cols * 3; ++c) out[i++] = (p[c] - subtract[static_cast<std::size_t>(c % 3)]) / divide;
-  }
+cv::Mat face_api_net_input(const cv::Mat& image, int size, bool center) {
+  cv::Mat out(size, size, CV_32FC3);
+  face_api_net_input(image, size, center, {}, {out.ptr<float>(), out.total() * 3});
   return out;
+}
+
+void normalize_hwc(const cv::Mat& image, const InputNormalization& normalization, std::span<float> out) {
+  if (image.type() != CV_32FC3) throw Error(ErrorCode::internal, "normalize_hwc needs CV_32FC3");
+  if (out.size() != image.total() * 3)
+    throw Error(ErrorCode::internal, "normalize_hwc: output has the wrong size");
+  float* dst = out.data();
+  const std::size_t row_values = static_cast<std::size_t>(image.cols) * 3;
+  for (int r = 0; r < image.rows; ++r, dst += row_values) {
+    const float* p = image.ptr<float>(r);
+    for (std::size_t i = 0; i < row_values; ++i)
+      dst[i] = (p[i] - normalization.subtract[i % 3]) / normalization.divide;
+  }
 }
 
 cv::Size2d reshaped_dimensions(int image_w, int image_h, int size) {

@@ -10,7 +10,7 @@
 #include "facematch/landmarks.hpp"
 #include "image/face_api_resize.hpp"
 #include "models/landmark68_net.hpp"
-#include "models/runners_by_batch.hpp"
+#include "models/net_runners.hpp"
 
 namespace facematch {
 namespace {
@@ -45,13 +45,14 @@ Landmarks68 to_image_points(const float* raw, const cv::Rect& crop, const Detect
 }  // namespace
 
 struct LandmarkDetector::State {
-  models::RunnersByBatch runner;
+  models::NetRunners runner;
 };
 
 LandmarkDetector::LandmarkDetector(std::shared_ptr<const Models> models) {
   if (!models) throw Error(ErrorCode::internal, "LandmarkDetector needs loaded models");
-  state_.reset(new State{
-      models::RunnersByBatch(std::move(models), models::kLandmark68Model, &models::describe_landmark68_net)});
+  state_.reset(new State{models::NetRunners(std::move(models), models::kLandmark68Model, [](const Models& m) {
+    return models::describe_landmark68_net(m.weights(models::kLandmark68Model));
+  })});
   state_->runner(1);  // compile now, so a bad model fails here and the first call is not slower
 }
 
@@ -64,7 +65,8 @@ std::array<float, 136> LandmarkDetector::run_net(std::span<const float> input) {
   // normalize_hwc only reads the image; the const_cast lets it view the caller's buffer without a copy.
   const cv::Mat view(kSize, kSize, CV_32FC3, const_cast<float*>(input.data()));
   auto& runner = state_->runner(1);
-  runner.run(normalize_hwc(view, kFaceMean, 255.f));
+  normalize_hwc(view, kFaceNormalization, runner.input());
+  runner.run();
   const auto out = runner.output(0);
   std::array<float, 136> raw{};
   std::copy(out.begin(), out.end(), raw.begin());
@@ -89,21 +91,14 @@ std::vector<Landmarks68> LandmarkDetector::detect(std::span<const FaceInImage> f
   }
   std::vector<Landmarks68> points;
   points.reserve(faces.size());
-  std::vector<float> batch_input;
   for (std::size_t first = 0; first < faces.size(); first += kMaxBatch) {
     const std::size_t count = std::min<std::size_t>(kMaxBatch, faces.size() - first);
-    batch_input.resize(count * kInputFloats);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto& f = faces[first + i];
-      // A copy, not a view: copyMakeBorder fills the padding of a ROI from the pixels around it, whereas
-      // face-api pads the sliced crop with zeros.
-      const cv::Mat input = face_api_net_input((*f.rgb)(crops[first + i]), kSize, /*center=*/true);
-      const auto normalized = normalize_hwc(input, kFaceMean, 255.f);
-      std::copy(normalized.begin(), normalized.end(),
-                batch_input.begin() + static_cast<std::ptrdiff_t>(i * kInputFloats));
-    }
     auto& runner = state_->runner(static_cast<int>(count));
-    runner.run(batch_input);
+    const auto input = runner.input();
+    for (std::size_t i = 0; i < count; ++i)
+      face_api_net_input((*faces[first + i].rgb)(crops[first + i]), kSize, /*center=*/true,
+                         kFaceNormalization, input.subspan(i * kInputFloats, kInputFloats));
+    runner.run();
     const auto raw = runner.output(0);
     for (std::size_t i = 0; i < count; ++i)
       points.push_back(to_image_points(raw.data() + i * models::kLandmarkOutputs, crops[first + i],

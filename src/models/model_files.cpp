@@ -113,7 +113,9 @@ struct Models::Impl {
   std::filesystem::path dir;
   std::map<std::string, models::WeightMap> weights;
   mutable std::mutex mutex;
-  mutable std::map<std::tuple<std::string, int, Precision>, std::shared_ptr<const engine::CompiledNet>>
+  // Keyed by net, batch, precision and thread count (oneDNN fixes a primitive's thread count when it
+  // is created).
+  mutable std::map<std::tuple<std::string, int, Precision, int>, std::shared_ptr<const engine::CompiledNet>>
       compiled;
 };
 
@@ -162,7 +164,7 @@ std::shared_ptr<const engine::CompiledNet> Models::compiled(
     const std::string& key, int batch, const std::function<engine::NetDescription()>& describe) const {
   const Precision precision = net_precision(key, precision_);
   std::lock_guard lock(impl_->mutex);
-  auto& slot = impl_->compiled[{key, batch, precision}];
+  auto& slot = impl_->compiled[{key, batch, precision, engine::threads_for_this_thread()}];
   if (!slot)
     slot = std::make_shared<engine::CompiledNet>(
         describe(), batch, precision == Precision::bf16 ? engine::DataType::bf16 : engine::DataType::f32);
