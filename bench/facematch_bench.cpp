@@ -48,10 +48,6 @@ nlohmann::json verify_stages(Verifier& verifier, const std::vector<std::uint8_t>
     first.push_back(v.first.times);
     second.push_back(v.second.times);
   }
-  const auto median = [](std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-  };
   nlohmann::json out;
   for (const auto& [name, field] : {std::pair{"decode", &StageTimes::decode_ms},
                                     {"detect", &StageTimes::detect_ms},
@@ -61,7 +57,7 @@ nlohmann::json verify_stages(Verifier& verifier, const std::vector<std::uint8_t>
     std::vector<double> a_ms, b_ms;
     for (const auto& t : first) a_ms.push_back(t.*field);
     for (const auto& t : second) b_ms.push_back(t.*field);
-    out[name] = {median(a_ms), median(b_ms)};
+    out[name] = {bench::median(std::move(a_ms)), bench::median(std::move(b_ms))};
   }
   return out;
 }

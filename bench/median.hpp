@@ -3,9 +3,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 #include <vector>
 
 namespace facematch::bench {
+
+// The middle value (the upper one of an even count).
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
 
 // Median wall time of `n` calls of f, in ms, after one warm-up call (first runs page in weights, JIT
 // kernels and buffers).
@@ -18,8 +25,7 @@ double median_ms(int n, F&& f) {
     f();
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return median(std::move(times));
 }
 
 }  // namespace facematch::bench

@@ -7,9 +7,10 @@
 //   threads per call = max(1, budget / max_workers)
 // Each call sets oneDNN's (OpenMP's) thread count for its own thread to that number while it runs and
 // restores it after, so max_workers concurrent calls use at most max(budget, max_workers) threads: a
-// server with N handler threads should construct one Verifier with max_workers = N. verify() decodes
-// and detects the two images one after the other with all of the call's threads, then runs the landmark
-// and recognition nets once for the faces of both images as one batch. Nets are compiled for the thread
+// server with N handler threads should construct one Verifier with max_workers = N. verify() with two or
+// more threads per call decodes and detects the two images at the same time, one thread each, on the
+// calling thread's OpenMP team (engine::run_concurrently), then runs the landmark and recognition nets
+// once for the faces of both images as one batch with all of them. Nets are compiled for the thread
 // count they run with (oneDNN fixes it per primitive), so a one-thread call never starts a team.
 #pragma once
 

@@ -81,46 +81,14 @@ std::vector<int> non_max_suppression(const std::vector<BoxF>& boxes, const std::
   return selected;
 }
 
-}  // namespace
+// SsdMobilenetv1.forwardInput: tf.sub(tf.div(x, 127.5), 1), two float32 roundings in that order (not
+// InputNormalization's (x - 127.5) / 127.5, which rounds differently).
+float forward_input(float v) { return v / 127.5f - 1.f; }
 
-struct SsdFaceDetector::State {
-  std::shared_ptr<const Models> models;
-  float min_score;
-  int max_results;
-  const std::vector<float>* anchors;
-  models::NetRunners runner;
-  std::vector<float> input;
-};
-
-SsdFaceDetector::SsdFaceDetector(std::shared_ptr<const Models> models, float min_score, int max_results) {
-  if (!models) throw Error(ErrorCode::internal, "SsdFaceDetector needs loaded models");
-  if (!(min_score > 0.f && min_score < 1.f))
-    throw Error(ErrorCode::invalid_argument, "SSD min_score must be between 0 and 1");
-  if (max_results < 1) throw Error(ErrorCode::invalid_argument, "SSD max_results must be at least 1");
-  const auto& weights = models->weights(models::kSsdModel);
-  const auto& anchors = weights.get(models::kSsdAnchorsTensor, {1, kSsdAnchors, 4});
-  models::NetRunners runner(models, "ssd_mobilenetv1@512", [](const Models& m) {
-    return models::describe_ssd_mobilenetv1(m.weights(models::kSsdModel));
-  });
-  state_.reset(new State{models, min_score, max_results, &anchors.values, std::move(runner), {}});
-  state_->runner(1);  // compile now, so a bad model fails here
-}
-
-SsdFaceDetector::~SsdFaceDetector() = default;
-
-SsdFaceDetector::RawOutput SsdFaceDetector::run_net(std::span<const float> input) {
-  constexpr std::size_t kInputValues = static_cast<std::size_t>(kSsdInputSize) * kSsdInputSize * 3;
-  if (input.size() != kInputValues)
-    throw Error(ErrorCode::invalid_argument,
-                "SSD input must be 512x512x3 floats, got " + std::to_string(input.size()));
-  // SsdMobilenetv1.forwardInput: tf.sub(tf.div(x, 127.5), 1), two float32 roundings in that order.
-  auto& normalized = state_->input;
-  normalized.resize(kInputValues);
-  std::transform(input.begin(), input.end(), normalized.begin(), [](float v) { return v / 127.5f - 1.f; });
-  auto& runner = state_->runner(1);
-  runner.run(normalized);
-
-  RawOutput out;
+// Runs the net on what its input buffer holds and gathers the predictors' outputs.
+SsdFaceDetector::RawOutput run_and_collect(engine::NetRunner& runner) {
+  runner.run();
+  SsdFaceDetector::RawOutput out;
   out.box_encodings.reserve(static_cast<std::size_t>(kSsdAnchors) * 4);
   out.class_logits.reserve(static_cast<std::size_t>(kSsdAnchors) * 3);
   // Outputs alternate box/class per predictor; NHWC flattening is face-api's reshape to [-1, 4] / [-1, 3].
@@ -133,12 +101,51 @@ SsdFaceDetector::RawOutput SsdFaceDetector::run_net(std::span<const float> input
   return out;
 }
 
+}  // namespace
+
+struct SsdFaceDetector::State {
+  std::shared_ptr<const Models> models;
+  float min_score;
+  int max_results;
+  const std::vector<float>* anchors;
+  models::NetRunners runner;
+};
+
+SsdFaceDetector::SsdFaceDetector(std::shared_ptr<const Models> models, float min_score, int max_results) {
+  if (!models) throw Error(ErrorCode::internal, "SsdFaceDetector needs loaded models");
+  if (!(min_score > 0.f && min_score < 1.f))
+    throw Error(ErrorCode::invalid_argument, "SSD min_score must be between 0 and 1");
+  if (max_results < 1) throw Error(ErrorCode::invalid_argument, "SSD max_results must be at least 1");
+  const auto& weights = models->weights(models::kSsdModel);
+  const auto& anchors = weights.get(models::kSsdAnchorsTensor, {1, kSsdAnchors, 4});
+  models::NetRunners runner(models, "ssd_mobilenetv1@512", [](const Models& m) {
+    return models::describe_ssd_mobilenetv1(m.weights(models::kSsdModel));
+  });
+  state_.reset(new State{models, min_score, max_results, &anchors.values, std::move(runner)});
+  state_->runner(1);  // compile now, so a bad model fails here
+}
+
+SsdFaceDetector::~SsdFaceDetector() = default;
+
+SsdFaceDetector::RawOutput SsdFaceDetector::run_net(std::span<const float> input) {
+  constexpr std::size_t kInputValues = static_cast<std::size_t>(kSsdInputSize) * kSsdInputSize * 3;
+  if (input.size() != kInputValues)
+    throw Error(ErrorCode::invalid_argument,
+                "SSD input must be 512x512x3 floats, got " + std::to_string(input.size()));
+  auto& runner = state_->runner(1);
+  std::transform(input.begin(), input.end(), runner.input().begin(), forward_input);
+  return run_and_collect(runner);
+}
+
 std::vector<Detection> SsdFaceDetector::detect(const cv::Mat& rgb) {
   if (rgb.empty() || rgb.type() != CV_8UC3)
     throw Error(ErrorCode::invalid_argument, "SSD detector needs a non-empty 8-bit RGB image (CV_8UC3)");
-  cv::Mat square = face_api_net_input(rgb, kSsdInputSize, /*center=*/false);
-  if (!square.isContinuous()) square = square.clone();
-  const auto raw = run_net({square.ptr<float>(), square.total() * 3});
+  // The resized image goes straight into the net's input buffer and is normalized there.
+  auto& runner = state_->runner(1);
+  const auto input = runner.input();
+  face_api_net_input(rgb, kSsdInputSize, /*center=*/false, {}, input);
+  std::transform(input.begin(), input.end(), input.begin(), forward_input);
+  const auto raw = run_and_collect(runner);
 
   const auto& anchors = *state_->anchors;
   std::vector<BoxF> boxes(static_cast<std::size_t>(kSsdAnchors));

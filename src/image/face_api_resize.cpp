@@ -13,6 +13,7 @@ namespace {
 
 // One axis of tfjs-wasm's resize (XNNPACK, float32): src = float(dst) * (in / out), lower = int(src),
 // upper = min(lower + 1, in - 1), weight = src - lower. All in float, as the reference computes it.
+// Equal sizes give lower = dst and weight 0, so a + (b - a) * 0 copies the pixel exactly.
 struct Taps {
   std::vector<int> lower, upper;
   std::vector<float> weight;
@@ -83,27 +84,23 @@ void resize_padded(const cv::Mat& image, int offset_y, int offset_x, int square,
   PaddedRows<T> rows(image, offset_y, offset_x);
   const Taps taps(square, size);
   std::vector<int> left(static_cast<std::size_t>(size)), right(static_cast<std::size_t>(size));
-  std::vector<float> weight(static_cast<std::size_t>(size));
   for (int x = 0; x < size; ++x) {
-    // Same size: output pixel x is square pixel x (weight 0 makes the right tap irrelevant).
-    left[static_cast<std::size_t>(x)] = rows.column(square == size ? x : taps.lower[x]);
-    right[static_cast<std::size_t>(x)] = rows.column(square == size ? x : taps.upper[x]);
-    weight[static_cast<std::size_t>(x)] = square == size ? 0.f : taps.weight[x];
+    left[static_cast<std::size_t>(x)] = rows.column(taps.lower[x]);
+    right[static_cast<std::size_t>(x)] = rows.column(taps.upper[x]);
   }
   // The two square rows the current output row interpolates, each resized horizontally once.
   std::vector<float> top(3 * static_cast<std::size_t>(size)), bottom(top.size()), subtract(top.size());
   for (std::size_t i = 0; i < subtract.size(); ++i) subtract[i] = norm.subtract[i % 3];
   int top_y = -1, bottom_y = -1;
   for (int y = 0; y < size; ++y) {
-    const int want_top = square == size ? y : taps.lower[y];
-    const int want_bottom = square == size ? y : taps.upper[y];
-    const float ay = square == size ? 0.f : taps.weight[y];
+    const int want_top = taps.lower[y], want_bottom = taps.upper[y];
+    const float ay = taps.weight[y];
     if (want_top != top_y) {
       if (want_top == bottom_y) {
         std::swap(top, bottom);
         bottom_y = -1;
       } else {
-        horizontal(rows, want_top, left, right, weight, top);
+        horizontal(rows, want_top, left, right, taps.weight, top);
       }
       top_y = want_top;
     }
@@ -111,7 +108,7 @@ void resize_padded(const cv::Mat& image, int offset_y, int offset_x, int square,
       if (want_bottom == top_y)
         bottom = top;
       else
-        horizontal(rows, want_bottom, left, right, weight, bottom);
+        horizontal(rows, want_bottom, left, right, taps.weight, bottom);
       bottom_y = want_bottom;
     }
     float* dst = out + static_cast<std::size_t>(y) * top.size();

@@ -25,8 +25,6 @@ class NetRunners {
   NetRunners(std::shared_ptr<const Models> models, std::string key, Describe describe)
       : models_(std::move(models)), key_(std::move(key)), describe_(std::move(describe)) {}
 
-  const std::shared_ptr<const Models>& models() const { return models_; }
-
   // The runner for `batch` inputs at the calling thread's current thread count.
   engine::NetRunner& operator()(int batch) {
     const std::pair key{batch, engine::threads_for_this_thread()};
