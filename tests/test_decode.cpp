@@ -361,6 +361,23 @@ TEST(Decode, HugeHeadersOfOtherFormatsAreRefused) {
   expect_error(tiff, fm::ErrorCode::image_too_large, "100000x60000");
 }
 
+TEST(Decode, PgmCommentRightAfterANumberIsRefused) {
+  // OpenCV swallows the '#' that ends "3336", skips no comment and reads 233335 as the height: it would
+  // allocate 2.3 GB for an image whose header, read as netpbm does, is 3336x23 (found by fuzzing).
+  const std::string hidden_height = std::string("P5\n3336#233335\n23\0 \0", 20);
+  expect_error(Bytes(hidden_height.begin(), hidden_height.end()), fm::ErrorCode::bad_image,
+               "no whitespace after a number");
+  // OpenCV's PxM reader wants whitespace right after the magic; without it the data is not PxM.
+  const std::string glued = "P520 16\n255\n" + std::string(320, '\x80');
+  expect_error(Bytes(glued.begin(), glued.end()), fm::ErrorCode::bad_image, "is not a");
+  // A comment on its own line, after whitespace, is read by both and decodes.
+  std::string pgm = "P5\n# made by hand\n20 # width\n16\n255\n";
+  pgm.append(20 * 16, '\x80');
+  const cv::Mat rgb = fm::decode_image(Bytes(pgm.begin(), pgm.end()));
+  EXPECT_EQ(rgb.size(), cv::Size(20, 16));
+  EXPECT_EQ(rgb.at<cv::Vec3b>(5, 5), cv::Vec3b(0x80, 0x80, 0x80));
+}
+
 TEST(Decode, TinyImageIsBadImage) {
   expect_error(encode(".png", cv::Mat(1, 1, CV_8UC3, cv::Scalar(1, 2, 3))), fm::ErrorCode::bad_image,
                "too small");
@@ -437,6 +454,20 @@ TEST(Decode, LosslessFormatsRoundTrip) {
   cv::cvtColor(card, gray, cv::COLOR_BGR2GRAY);
   const cv::Mat from_pgm = fm::decode_image(encode(".pgm", gray));
   EXPECT_EQ(rgb_at(from_pgm, 40, 40), cv::Vec3b::all(gray.at<std::uint8_t>(40, 40)));
+}
+
+TEST(Decode, DicomSignatureInsideAnotherFormatIsRefused) {
+  // Were the format's own reader to decline, cv::imdecode would pass such data on to GDCM, which aborts
+  // on malformed input (fuzz/regressions/decode_image/gif-with-dicom-signature: a GIF, which the linked
+  // OpenCV has no reader for).
+  Bytes png = encode(".png", test_card(64, 48));
+  ASSERT_GT(png.size(), 132u);
+  std::copy_n("DICM", 4, png.begin() + 128);
+  expect_error(png, fm::ErrorCode::bad_image, "DICOM");
+  Bytes gif = {'G', 'I', 'F', '8', '9', 'a', 16, 0, 16, 0};
+  gif.resize(140, 0);
+  std::copy_n("DICM", 4, gif.begin() + 128);
+  expect_error(gif, fm::ErrorCode::bad_image, "GIF");
 }
 
 TEST(Decode, GifIsRefusedAsUnsupported) {

@@ -184,6 +184,9 @@ Header parse_gif(Bytes b) {
 }
 
 // P1..P6: magic, then width and height as decimal numbers separated by whitespace and # comments.
+// OpenCV's reader (grfmt_pxm.cpp, ReadNumber) swallows the byte that ends a number whatever it is, so
+// in "640#x\n480" it never sees the comment and reads the next number from inside it. Netpbm allows a
+// comment there; we refuse it, because the two readers would disagree on the size.
 Header parse_pnm(Bytes b) {
   std::size_t pos = 2;
   auto number = [&]() -> std::uint64_t {
@@ -201,6 +204,12 @@ Header parse_pnm(Bytes b) {
     while (pos < b.size() && std::isdigit(b[pos])) {
       value = value * 10 + (b[pos++] - '0');
       if (value > 0xFFFFFFFFu) bad_image("PPM/PGM header has an absurd size");
+    }
+    if (pos >= b.size()) bad_image("PPM/PGM header is truncated");
+    if (!std::isspace(b[pos])) {
+      bad_image(
+          "PPM/PGM header has no whitespace after a number (a comment must not follow a number "
+          "directly); re-export the file");
     }
     return value;
   };
@@ -226,7 +235,10 @@ Header parse_tiff(Bytes b) {
     const std::uint32_t tag = u16(e), type = u16(e + 2);
     if (tag != 256 && tag != 257) continue;
     const std::uint64_t value = type == 3 ? u16(e + 8) : type == 4 ? u32(e + 8) : 0;
-    (tag == 256 ? width : height) = value;
+    // A repeated tag takes the larger value: libtiff keeps one of them, and an over-estimate can only
+    // make the limits stricter (a decoded size that differs from the header is refused below).
+    std::uint64_t& side = tag == 256 ? width : height;
+    side = std::max(side, value);
   }
   if (width == 0 || height == 0) bad_image("TIFF has no image width/length in its first directory");
   return {"TIFF", width, height};
@@ -238,7 +250,8 @@ Header parse_header(Bytes b) {
   if (starts_with(b, 0, "RIFF") && starts_with(b, 8, "WEBP")) return parse_webp(b);
   if (starts_with(b, 0, "BM")) return parse_bmp(b);
   if (starts_with(b, 0, "GIF87a") || starts_with(b, 0, "GIF89a")) return parse_gif(b);
-  if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return parse_pnm(b);
+  // OpenCV's PxM reader claims the data only with whitespace after the magic (as netpbm requires).
+  if (b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && std::isspace(b[2])) return parse_pnm(b);
   if (starts_with(b, 0, std::string_view("II*\0", 4)) || starts_with(b, 0, std::string_view("MM\0*", 4))) {
     return parse_tiff(b);
   }
@@ -316,6 +329,17 @@ ScaledImage decode_image_scaled(std::span<const std::uint8_t> bytes, int scale, 
   check_dimensions(header, limits);
   if (scale != 1 && header.format != "JPEG")
     throw Error(ErrorCode::invalid_argument, "only JPEGs can be decoded at a reduced scale");
+  if (header.format == "GIF")
+    bad_image("GIF images cannot be decoded by the linked OpenCV; convert the file to PNG or JPEG");
+  // cv::imdecode gives the data to the first reader that claims it. When the reader of the format parsed
+  // here declines (a WebP that libwebp rejects, say), the next in line is the DICOM reader, which claims
+  // anything with "DICM" at byte 128, and Debian's GDCM aborts the process on malformed data (found by
+  // fuzzing). No photo of ours carries that signature.
+  if (starts_with(bytes, 128, "DICM")) {
+    bad_image("data is a " + std::string(header.format) +
+              " header with a DICOM signature at byte 128; such hybrids are refused, re-export the image as "
+              "JPEG or PNG");
+  }
   if (header.format == "JPEG" && !jpeg_is_complete(bytes)) {
     bad_image(
         "JPEG data is truncated or corrupt (no end-of-image marker after the image data); "
@@ -339,9 +363,6 @@ ScaledImage decode_image_scaled(std::span<const std::uint8_t> bytes, int scale, 
     bad_image("could not decode the " + std::string(header.format) + " image: " + e.what());
   }
   if (bgr.empty()) {
-    if (header.format == "GIF") {
-      bad_image("GIF images cannot be decoded by the linked OpenCV; convert the file to PNG or JPEG");
-    }
     bad_image("could not decode the " + std::string(header.format) +
               " image: the data is corrupt or uses a variant the decoder does not support; "
               "re-export it as a baseline JPEG or PNG");
