@@ -133,11 +133,14 @@ int main(int argc, char** argv) {
     o["verify_640x480_ms"] = median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); });
     o["verify_640x480_stages"] = verify_stages(verifier, pa, pb, options, n);
   }
-  {
-    // What the CLI and the service run by default: the cascade (SSD only when tiny is unsure), the
-    // low-light retry and flip averaging, precision auto.
-    const auto options = recommended_pipeline();
-    auto& o = out["recommended"];
+  // What the CLI and the service run by default: the cascade (SSD only when tiny is unsure), the
+  // low-light retry and flip averaging, precision auto; then the same with --precision int8.
+  for (const auto precision : {Precision::automatic, Precision::int8}) {
+    auto options = recommended_pipeline();
+    options.precision = precision;
+    auto& o = out[precision == Precision::int8 ? "recommended_int8" : "recommended"];
+    FaceEmbedder embedder(models->with_precision(precision));
+    o["recognition_net_ms"] = median_ms(n, [&] { (void)embedder.run_net(in150); });
     o["pipeline_ms"] = median_ms(n, [&] { (void)verifier.analyze(rgb, options, /*embed_all_faces=*/true); });
     o["faces"] = verifier.analyze(rgb, options, true).faces.size();
     o["verify_640x480_ms"] = median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); });

@@ -16,6 +16,7 @@
 
 #include "engine/executor.hpp"
 #include "facematch/models.hpp"
+#include "models/int8_ranges.hpp"
 #include "models/landmark68_net.hpp"
 #include "models/recognition_net.hpp"
 #include "models/ssd_mobilenetv1_net.hpp"
@@ -56,14 +57,16 @@ Timing time_median(int n, F&& f) {
   return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
-// Peak of this machine: a square matmul big enough to be compute bound.
+// Peak of this machine: a square matmul big enough to be compute bound. int8: u8 x s8 into s32.
 double matmul_gflops(dnnl::memory::data_type type, int n_runs, int threads) {
   using namespace dnnl;
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   stream s(eng);
   const memory::dim m = 1024, k = 1024, n = 1024;
-  memory::desc a({m, k}, type, memory::format_tag::ab), b({k, n}, type, memory::format_tag::ab),
-      c({m, n}, memory::data_type::f32, memory::format_tag::ab);
+  const bool int8 = type == memory::data_type::u8;
+  memory::desc a({m, k}, type, memory::format_tag::ab),
+      b({k, n}, int8 ? memory::data_type::s8 : type, memory::format_tag::ab),
+      c({m, n}, int8 ? memory::data_type::s32 : memory::data_type::f32, memory::format_tag::ab);
   matmul::primitive_desc pd(matmul::desc(a, b, c), eng);
   matmul mm(pd);
   memory ma(a, eng), mb(b, eng), mc(c, eng);
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
   nlohmann::json out = {{"n", n}, {"threads", threads}, {"isa", engine::cpu_isa_name()}};
   out["peak_gflops"]["matmul_f32"] = matmul_gflops(dnnl::memory::data_type::f32, n, threads);
   out["peak_gflops"]["matmul_bf16"] = matmul_gflops(dnnl::memory::data_type::bf16, n, threads);
+  out["peak_gflops"]["matmul_int8"] = matmul_gflops(dnnl::memory::data_type::u8, n, threads);
 
   struct NetCase {
     std::string name;
@@ -111,10 +115,18 @@ int main(int argc, char** argv) {
        {1}},
   };
   for (const auto& net : nets) {
-    for (const auto type : {engine::DataType::f32, engine::DataType::bf16}) {
-      const std::string tname = type == engine::DataType::f32 ? "fp32" : "bf16";
+    // int8 where the net has a calibration (its ranges are built in).
+    const auto description = net.describe();
+    std::vector<engine::DataType> types = {engine::DataType::f32, engine::DataType::bf16};
+    if (models::has_builtin_int8_ranges(description.name())) types.push_back(engine::DataType::int8);
+    for (const auto type : types) {
+      const std::string tname = type == engine::DataType::f32    ? "fp32"
+                                : type == engine::DataType::bf16 ? "bf16"
+                                                                 : "int8";
       for (const int batch : net.batches) {
-        auto compiled = std::make_shared<const engine::CompiledNet>(net.describe(), batch, type);
+        auto compiled = std::make_shared<const engine::CompiledNet>(
+            description, batch, type,
+            type == engine::DataType::int8 ? models::builtin_int8_ranges(description) : std::vector<float>{});
         engine::NetRunner runner(compiled);
         const auto& s = compiled->description().shape(0);
         const std::vector<float> input(static_cast<std::size_t>(batch) * s.h * s.w * s.c, 0.25f);

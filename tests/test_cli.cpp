@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cstdio>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "engine/executor.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -67,6 +69,22 @@ TEST(Cli, JsonHasTheDocumentedFields) {
   EXPECT_GE(j["img1"]["faces"].size(), 1u);
   EXPECT_EQ(j["img1"]["faces"][0]["landmarks"].size(), 68u);
   EXPECT_GT(j["time_ms"]["img1"]["detect"].get<double>(), 0);
+}
+
+// --precision int8 gives the verdicts of the default precision, says that it ran, and its distances
+// stay close to those of auto.
+TEST(Cli, Int8PrecisionKeepsTheVerdicts) {
+  if (!facematch::engine::cpu_has_native_int8()) GTEST_SKIP() << "no VNNI/AMX: int8 is refused here";
+  for (const auto& [a, b, verdict] : {std::tuple{"obama_1.jpg", "obama_2.jpg", "Yes"},
+                                      std::tuple{"obama_1.jpg", "biden_1.jpg", "No"}}) {
+    const auto automatic = run("verify --json " + face(a) + " " + face(b));
+    const auto int8 = run("verify --json --precision int8 " + face(a) + " " + face(b));
+    ASSERT_EQ(int8.exit_code, automatic.exit_code) << int8.err;
+    const auto ja = nlohmann::json::parse(automatic.out), ji = nlohmann::json::parse(int8.out);
+    EXPECT_EQ(ji["match"], verdict);
+    EXPECT_EQ(ji["precision"], "int8");
+    EXPECT_NEAR(ji["distance"].get<double>(), ja["distance"].get<double>(), 0.04) << a << " " << b;
+  }
 }
 
 TEST(Cli, ThresholdChangesTheVerdict) {

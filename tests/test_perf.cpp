@@ -18,6 +18,8 @@
 #include "facematch/evaluate.hpp"
 #include "facematch/landmarks.hpp"
 #include "facematch/verifier.hpp"
+#include "models/int8_ranges.hpp"
+#include "models/recognition_net.hpp"
 #include "models/tiny_face_detector_net.hpp"
 #include "report/json_report.hpp"
 #include "test_support.hpp"
@@ -50,17 +52,24 @@ fm::PipelineOptions recommended_with_precision(fm::Precision p) {
 
 }  // namespace
 
-TEST(Precision, NamesParseAndInt8IsRefused) {
-  for (const auto p : {fm::Precision::automatic, fm::Precision::fp32, fm::Precision::bf16})
+TEST(Precision, NamesParse) {
+  for (const auto p :
+       {fm::Precision::automatic, fm::Precision::fp32, fm::Precision::bf16, fm::Precision::int8})
     EXPECT_EQ(fm::parse_precision(fm::to_string(p)), p);
   try {
-    fm::parse_precision("int8");
-    FAIL() << "int8 must be refused";
+    fm::parse_precision("fp16");
+    FAIL() << "fp16 must be refused";
   } catch (const fm::Error& e) {
     EXPECT_EQ(e.code(), fm::ErrorCode::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find("calibration"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos)
+        << "the error lists the choices: " << e.what();
   }
-  EXPECT_THROW(fm::parse_precision("fp16"), fm::Error);
+  // int8 is never picked automatically, and stays what it is where the CPU has VNNI or AMX.
+  if (fm::engine::cpu_has_native_int8()) {
+    EXPECT_EQ(fm::resolve_precision(fm::Precision::int8), fm::Precision::int8);
+  } else {
+    EXPECT_THROW(fm::resolve_precision(fm::Precision::int8), fm::Error);
+  }
   // auto is bf16 exactly where the CPU computes bf16 natively.
   EXPECT_EQ(fm::resolve_precision(fm::Precision::automatic),
             fm::engine::cpu_has_native_bf16() ? fm::Precision::bf16 : fm::Precision::fp32);
@@ -71,7 +80,9 @@ TEST(Precision, ReportedInTheAnswer) {
   const auto sample = fm::testing::testdata_dir() / "rgb" / "sample2.ppm";
   fm::testing::require_file(sample, "run tools/golden/make-inputs.sh (ctest does it)");
   fm::Verifier verifier(fm::testing::shared_models(), 1);
-  for (const auto p : {fm::Precision::fp32, fm::Precision::bf16, fm::Precision::automatic}) {
+  for (const auto p :
+       {fm::Precision::fp32, fm::Precision::bf16, fm::Precision::automatic, fm::Precision::int8}) {
+    if (p == fm::Precision::int8 && !fm::engine::cpu_has_native_int8()) continue;
     const auto v = verifier.verify_files(sample, sample, with_precision(p));
     const auto ran = fm::resolve_precision(p);
     EXPECT_EQ(v.precision, ran);
@@ -104,6 +115,50 @@ TEST(Precision, OnlySsdStaysFp32) {
     EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", p), p);
     EXPECT_EQ(fm::net_precision("ssd_mobilenetv1@512", p), fm::Precision::fp32);
   }
+  // int8: the recognition net (the one calibrated); the others as auto.
+  const auto automatic = fm::resolve_precision(fm::Precision::automatic);
+  EXPECT_EQ(fm::net_precision("face_recognition_model", fm::Precision::int8), fm::Precision::int8);
+  EXPECT_EQ(fm::net_precision("face_landmark_68_model", fm::Precision::int8), automatic);
+  EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", fm::Precision::int8), automatic);
+  EXPECT_EQ(fm::net_precision("ssd_mobilenetv1@512", fm::Precision::int8), fm::Precision::fp32);
+}
+
+// The int8 recognition net on a real chip: its descriptor stays close to fp32's, and its convolutions
+// really run on oneDNN's int8 kernels (8-bit sources), not in float.
+TEST(Precision, Int8NetCloseToFp32) {
+  if (!fm::engine::cpu_has_native_int8())
+    GTEST_SKIP() << "no VNNI/AMX: int8 is refused on " << fm::engine::cpu_isa_name();
+  const auto models = fm::testing::shared_models();
+  const auto chip = fm::testing::testdata_dir() / "chips" / "sample1_face0_chip150.f32";
+  fm::testing::require_file(chip, "run tools/golden/make-inputs.sh (ctest does it)");
+  const auto input = fm::testing::read_f32(chip);
+  fm::FaceEmbedder fp32(models), int8(models->with_precision(fm::Precision::int8));
+  const auto a = fp32.run_net(input), b = int8.run_net(input);
+  double d2 = 0, norm2 = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d2 += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    norm2 += double(a[i]) * a[i];
+  }
+  EXPECT_LT(std::sqrt(d2), 0.04) << "recognition net, one chip (descriptor norm " << std::sqrt(norm2) << ")";
+  EXPECT_GT(std::sqrt(d2), 0.0) << "int8 gave fp32's descriptor bit for bit: it did not run in int8";
+
+  auto description = fm::models::describe_recognition_net(models->weights(fm::models::kRecognitionModel));
+  const fm::engine::CompiledNet net(description, 1, fm::engine::DataType::int8,
+                                    fm::models::builtin_int8_ranges(description));
+  int quantized = 0, int8_kernels = 0;
+  for (const auto& op : description.ops())
+    if (const auto* conv = std::get_if<fm::engine::Conv>(&op)) quantized += !conv->float_in_int8;
+  for (const auto& name : net.implementations())
+    int8_kernels += name.find("vnni") != std::string::npos || name.find("amx") != std::string::npos;
+  EXPECT_EQ(quantized, 22) << "29 convolutions, the first stage's 7 in float";
+  // Every AVX-512 level above the plain one has VNNI (bf16 and AMX CPUs included).
+  const auto isa = fm::engine::cpu_isa_name();
+  if (isa.starts_with("avx512_core_")) {
+    EXPECT_GE(int8_kernels, quantized)
+        << "the quantized convolutions should use VNNI/AMX int8 kernels on " << isa;
+  }
+  // Without ranges int8 cannot be compiled.
+  EXPECT_THROW(fm::engine::CompiledNet(description, 1, fm::engine::DataType::int8), fm::Error);
 }
 
 // The tiny detector in bf16 finds the same faces in the same places.
@@ -129,24 +184,27 @@ TEST(Precision, TinyDetectorInBf16FindsTheSameBoxes) {
 
 // The gate of README "Precision" on a subset small enough for CI: every image of the first kGatePairs
 // calibration pairs through the product's whole pipeline (cascade detector, flip averaging) in fp32 and
-// in bf16: the tiny detector, landmark and recognition nets change precision, SSD stays fp32.
-TEST(Precision, Bf16GateOnCalibrationSubset) {
+// in `precision`. bf16: the tiny detector, landmark and recognition nets change precision, SSD stays
+// fp32. int8: the recognition net in int8 (calibrated on photos after these pairs), the tiny detector
+// and landmark nets in bf16 where the CPU has it.
+static void precision_gate(fm::Precision precision) {
+  const std::string name(fm::to_string(precision));
   const auto root = fm::testing::shared_dir() / "calibration";
   fm::testing::require_file(root / "pairs.csv", "the shared calibration set (../shared/calibration)");
   auto pairs = fm::read_pairs_csv(root / "pairs.csv");
   pairs.resize(std::min(pairs.size(), kGatePairs));
-  std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> descriptors;  // fp32, bf16
+  std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> descriptors;  // fp32, precision
   for (const auto& p : pairs) descriptors[p.first], descriptors[p.second];
 
   fm::Verifier verifier(fm::testing::shared_models(), 1);
   std::vector<double> distances;
   std::size_t no_face = 0;
-  for (auto& [name, d] : descriptors) {
+  for (auto& [image, d] : descriptors) {
     try {
-      d.first = verifier.analyze_file(root / name, recommended_with_precision(fm::Precision::fp32))
+      d.first = verifier.analyze_file(root / image, recommended_with_precision(fm::Precision::fp32))
                     .chosen_embedding()
                     .values;
-      d.second = verifier.analyze_file(root / name, recommended_with_precision(fm::Precision::bf16))
+      d.second = verifier.analyze_file(root / image, recommended_with_precision(precision))
                      .chosen_embedding()
                      .values;
       distances.push_back(fm::euclidean_distance({d.first, ""}, {d.second, ""}));
@@ -167,20 +225,27 @@ TEST(Precision, Bf16GateOnCalibrationSubset) {
     ++compared;
     const bool fp32_match =
         fm::is_match(fm::euclidean_distance({a.first, ""}, {b.first, ""}), fm::kDefaultThreshold);
-    const bool bf16_match =
+    const bool other_match =
         fm::is_match(fm::euclidean_distance({a.second, ""}, {b.second, ""}), fm::kDefaultThreshold);
-    agree += fp32_match == bf16_match;
+    agree += fp32_match == other_match;
   }
-  RecordProperty("images", static_cast<int>(distances.size()));
-  RecordProperty("median_distance_x1e4", static_cast<int>(median * 1e4));
-  std::cout << distances.size() << " images: bf16 vs fp32 descriptor distance median " << median << ", max "
-            << worst << "; verdicts agree on " << agree << " of " << compared << " pairs\n";
+  ::testing::Test::RecordProperty("images", static_cast<int>(distances.size()));
+  ::testing::Test::RecordProperty("median_distance_x1e4", static_cast<int>(median * 1e4));
+  std::cout << distances.size() << " images: " << name << " vs fp32 descriptor distance median " << median
+            << ", max " << worst << "; verdicts agree on " << agree << " of " << compared << " pairs\n";
   EXPECT_LT(median, 0.02);
   // A box moved by a tenth of a pixel can move face-api's landmark crop (whole pixels) by one, which on a
   // small face moves the descriptor more than bf16 rounding does: 0.128 measured on a 106-pixel face
   // (celeba/7424/090440.jpg) with the tiny detector in bf16, 0.031 without.
-  EXPECT_LT(worst, 0.2) << "a face whose bf16 descriptor moved far";
-  EXPECT_GE(agree + 1, compared) << "bf16 flips more than one verdict of " << compared;
+  EXPECT_LT(worst, 0.2) << "a face whose " << name << " descriptor moved far";
+  EXPECT_GE(agree + 1, compared) << name << " flips more than one verdict of " << compared;
+}
+
+TEST(Precision, Bf16GateOnCalibrationSubset) { precision_gate(fm::Precision::bf16); }
+TEST(Precision, Int8GateOnCalibrationSubset) {
+  if (!fm::engine::cpu_has_native_int8())
+    GTEST_SKIP() << "no VNNI/AMX: int8 is refused on " << fm::engine::cpu_isa_name();
+  precision_gate(fm::Precision::int8);
 }
 
 // All faces of an image through the nets as one batch give what one face at a time gives.

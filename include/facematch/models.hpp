@@ -29,11 +29,16 @@ enum class Precision {
   // rounded to bfloat16 (fp32 accumulation and outputs), about 2x faster on AVX512-BF16. SSD stays
   // fp32: in bf16 it fails the accuracy gate (README "Precision").
   bf16,
+  // The recognition net's convolutions in int8 (8-bit activations and weights, int32 accumulation),
+  // with activation ranges calibrated on the calibration photos (data/int8-ranges.json); the other
+  // nets run as under automatic. Never chosen automatically (README "Precision").
+  int8,
 };
-std::string_view to_string(Precision precision);  // "auto", "fp32", "bf16"
-// Error{invalid_argument} on anything else (int8 is named and refused: it has no calibration yet).
+std::string_view to_string(Precision precision);  // "auto", "fp32", "bf16", "int8"
+// Error{invalid_argument} on anything else.
 Precision parse_precision(std::string_view name);
-// What `requested` runs on this CPU: automatic becomes fp32 or bf16, the others stay as they are.
+// What `requested` runs on this CPU: automatic becomes fp32 or bf16, the others stay as they are; int8
+// on a CPU without VNNI or AMX is Error{invalid_argument}.
 Precision resolve_precision(Precision requested);
 // The precision net `key` (a model name, e.g. "face_recognition_model") runs in under `precision`.
 Precision net_precision(std::string_view key, Precision precision);

@@ -50,8 +50,10 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
                  "Decode JPEGs at 1/2, 1/4 or 1/8 size while the longer side stays at least this (re-decoded "
                  "larger when the face would be smaller than the 150-pixel chip); 0 = full size")
       ->capture_default_str();
-  cmd.add_option("--precision", o.precision,
-                 "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact) or bf16")
+  cmd.add_option(
+         "--precision", o.precision,
+         "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact), bf16 or int8 "
+         "(the recognition net in calibrated int8, the others as auto)")
       ->capture_default_str();
   cmd.add_flag("--flip-average,!--no-flip-average", o.flip_average,
                "Average each descriptor with the mirrored face's (default on)");

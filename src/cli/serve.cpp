@@ -155,7 +155,8 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
                                   {"--align", "FACEMATCH_ALIGN"},
                                   {"--face-policy", "FACEMATCH_FACE_POLICY"},
                                   {"--min-score", "FACEMATCH_MIN_SCORE"},
-                                  {"--max-megapixels", "FACEMATCH_MAX_MEGAPIXELS"}})
+                                  {"--max-megapixels", "FACEMATCH_MAX_MEGAPIXELS"},
+                                  {"--precision", "FACEMATCH_PRECISION"}})
     cmd->get_option(flag)->envname(env);
   commands.push_back({cmd, [args] { return run_serve(*args); }});
 }

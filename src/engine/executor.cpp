@@ -4,6 +4,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <dnnl.hpp>
 #include <exception>
@@ -28,7 +30,9 @@ memory::desc activation_md(int batch, const Shape& s, dt type = dt::f32) {
   return memory::desc({batch, s.c, s.h, s.w}, type, tag::nhwc);
 }
 
-dnnl::primitive_attr make_attr(Activation activation, float leaky_alpha) {
+// dst_scale: the quantization step of an int8 destination. oneDNN applies post-ops to the scaled
+// result, so a bound in real units (relu6's 6) is divided by it.
+dnnl::primitive_attr make_attr(Activation activation, float leaky_alpha, float dst_scale = 1.f) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::post_ops ops;
@@ -39,7 +43,7 @@ dnnl::primitive_attr make_attr(Activation activation, float leaky_alpha) {
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       break;
     case Activation::relu6:
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f / dst_scale);
       break;
     case Activation::leaky:
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, leaky_alpha, 0.f);
@@ -49,16 +53,82 @@ dnnl::primitive_attr make_attr(Activation activation, float leaky_alpha) {
   return attr;
 }
 
-// Weights given in plain fp32 layout, reordered (and converted) once into what the primitive asked for.
-memory prepare_weights(const std::vector<float>& plain, const memory::desc& plain_md,
-                       const memory::desc& wanted) {
+// Weights given in a plain layout, reordered (and converted) once into what the primitive asked for
+// (for s8 weights read with s8 activations, that includes oneDNN's compensation terms).
+memory prepare_weights(const void* plain, const memory::desc& plain_md, const memory::desc& wanted) {
   auto& eng = cpu_engine();
-  memory user(plain_md, eng, const_cast<float*>(plain.data()));
+  memory user(plain_md, eng, const_cast<void*>(plain));
   memory prepared(wanted, eng);
   dnnl::stream stream(eng);
   dnnl::reorder(user, prepared).execute(stream, user, prepared);
   stream.wait();
   return prepared;
+}
+
+std::vector<ValueId> inputs_of(const Op& op) {
+  return std::visit(
+      [](const auto& o) -> std::vector<ValueId> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(o)>, Add>) {
+          return {o.a, o.b};
+        } else {
+          return {o.input};
+        }
+      },
+      op);
+}
+
+bool is_int8_conv(const Op& op) {
+  // Depthwise layers are memory-bound: int8 would save little there and no calibrated net has them.
+  const auto* conv = std::get_if<Conv>(&op);
+  return conv != nullptr && !conv->depthwise && !conv->float_in_int8;
+}
+
+// Values that cannot be negative (after relu, and what pooling or padding makes of such values): int8
+// layers read them as u8, with twice the resolution of s8.
+std::vector<bool> non_negative_values(const NetDescription& d) {
+  std::vector<bool> non_negative(d.value_count(), false);
+  const auto nn = [&](ValueId v) { return static_cast<bool>(non_negative[static_cast<std::size_t>(v)]); };
+  for (std::size_t i = 0; i < d.ops().size(); ++i) {
+    non_negative[i + 1] = std::visit(
+        [&](const auto& o) -> bool {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, Conv>) {
+            return o.activation == Activation::relu || o.activation == Activation::relu6;
+          } else if constexpr (std::is_same_v<T, Add>) {
+            return o.activation == Activation::relu || (nn(o.a) && nn(o.b));
+          } else if constexpr (std::is_same_v<T, Dense>) {
+            return false;
+          } else {
+            return nn(o.input);
+          }
+        },
+        d.ops()[i]);
+  }
+  return non_negative;
+}
+
+// Symmetric per-output-channel quantization of OIHW weights: q = round(w / scale[o]), |q| <= 127.
+struct QuantizedWeights {
+  std::vector<std::int8_t> values;
+  std::vector<float> scales;
+};
+QuantizedWeights quantize_weights(const std::vector<float>& weights, int out_channels) {
+  QuantizedWeights q;
+  q.values.resize(weights.size());
+  q.scales.resize(static_cast<std::size_t>(out_channels));
+  const std::size_t per_channel = weights.size() / q.scales.size();
+  for (std::size_t o = 0; o < q.scales.size(); ++o) {
+    const auto first = weights.begin() + static_cast<std::ptrdiff_t>(o * per_channel);
+    float largest = 0.f;
+    for (auto it = first; it != first + static_cast<std::ptrdiff_t>(per_channel); ++it)
+      largest = std::max(largest, std::fabs(*it));
+    q.scales[o] = largest > 0.f ? largest / 127.f : 1.f;
+    for (std::size_t k = 0; k < per_channel; ++k) {
+      const long r = std::lround(weights[o * per_channel + k] / q.scales[o]);
+      q.values[o * per_channel + k] = static_cast<std::int8_t>(std::clamp(r, -127L, 127L));
+    }
+  }
+  return q;
 }
 
 memory make_bias(const std::vector<float>& bias) {
@@ -88,6 +158,11 @@ struct CompiledNet::Impl {
   std::vector<Step> steps;
   std::size_t scratchpad_bytes = 0;
   std::vector<dt> value_types;
+  // Every buffer a runner allocates: the description's values, then (int8) the quantized copies of
+  // float values that int8 convolutions read. value_scales: the real value of one integer step
+  // (1 for float buffers).
+  std::vector<memory::desc> buffer_mds;
+  std::vector<float> value_scales;
   // bf16 nets: fp32 caller input -> bf16 value 0, and bf16 outputs -> fp32 copies.
   std::optional<dnnl::reorder> input_reorder;
   std::vector<std::optional<dnnl::reorder>> output_reorders;  // per output; empty when it is fp32
@@ -125,6 +200,12 @@ bool cpu_has_native_bf16() {
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
+bool cpu_has_native_int8() {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
+         isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
 std::string cpu_isa_name() {
   switch (dnnl::get_effective_cpu_isa()) {
     case dnnl::cpu_isa::sse41:
@@ -150,7 +231,8 @@ std::string cpu_isa_name() {
 
 CompiledNet::~CompiledNet() = default;
 
-CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
+CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
+                         std::vector<float> value_ranges)
     : description_(std::move(description)),
       batch_(batch),
       type_(type),
@@ -158,7 +240,9 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
       impl_(std::make_unique<Impl>()) {
   auto& eng = cpu_engine();
   const auto& d = description_;
-  const dt inner = type == DataType::bf16 ? dt::bf16 : dt::f32;
+  // int8 runs what it does not quantize in bf16 where the CPU has it natively.
+  const dt inner =
+      type == DataType::bf16 || (type == DataType::int8 && cpu_has_native_bf16()) ? dt::bf16 : dt::f32;
   // Values between layers take the net's type. An output that only a conv or dense layer writes and
   // nothing reads is written as fp32 directly, which saves a rounding and a conversion pass.
   auto& types = impl_->value_types;
@@ -166,27 +250,112 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
   if (inner != dt::f32) {
     std::vector<bool> read(d.value_count(), false), fp32_capable(d.value_count(), false);
     for (std::size_t i = 0; i < d.ops().size(); ++i) {
-      std::visit(
-          [&](const auto& o) {
-            using T = std::decay_t<decltype(o)>;
-            if constexpr (std::is_same_v<T, Add>) {
-              read[static_cast<std::size_t>(o.a)] = read[static_cast<std::size_t>(o.b)] = true;
-            } else {
-              read[static_cast<std::size_t>(o.input)] = true;
-            }
-            fp32_capable[i + 1] = std::is_same_v<T, Conv> || std::is_same_v<T, Dense>;
-          },
-          d.ops()[i]);
+      for (const ValueId v : inputs_of(d.ops()[i])) read[static_cast<std::size_t>(v)] = true;
+      fp32_capable[i + 1] =
+          std::holds_alternative<Conv>(d.ops()[i]) || std::holds_alternative<Dense>(d.ops()[i]);
     }
     for (const auto& o : d.outputs()) {
       const auto v = static_cast<std::size_t>(o.value);
       if (v != 0 && !read[v] && fp32_capable[v]) types[v] = dt::f32;
     }
   }
-  const auto md = [&](ValueId v) {
-    return activation_md(batch_, d.shape(v), types[static_cast<std::size_t>(v)]);
+
+  // int8 plan. A value only int8 convolutions read, written by one, is stored quantized; a float value
+  // that an int8 convolution reads gets a quantized copy, made right after the value is computed.
+  const bool int8 = type == DataType::int8;
+  const std::size_t n_values = d.value_count();
+  std::vector<bool> int8_read(n_values, false), float_read(n_values, false), int8_written(n_values, false);
+  std::vector<float> quant_scale(n_values, 1.f);
+  std::vector<dt> quant_type(n_values, dt::u8);
+  std::vector<bool> stored_quantized(n_values, false);
+  std::vector<ValueId> quantized_copy(n_values, -1);
+  if (int8) {
+    if (value_ranges.size() != n_values)
+      throw Error(ErrorCode::model_error,
+                  "net " + d.name() + ": int8 needs the calibrated range of each of its " +
+                      std::to_string(n_values) + " values, got " + std::to_string(value_ranges.size()));
+    for (std::size_t i = 0; i < d.ops().size(); ++i) {
+      const bool q = is_int8_conv(d.ops()[i]);
+      int8_written[i + 1] = q;
+      for (const ValueId v : inputs_of(d.ops()[i]))
+        (q ? int8_read : float_read)[static_cast<std::size_t>(v)] = true;
+    }
+    for (const auto& o : d.outputs()) float_read[static_cast<std::size_t>(o.value)] = true;
+    const auto non_negative = non_negative_values(d);
+    for (std::size_t v = 0; v < n_values; ++v) {
+      quant_type[v] = non_negative[v] ? dt::u8 : dt::s8;
+      const float levels = non_negative[v] ? 255.f : 127.f;
+      quant_scale[v] = value_ranges[v] > 0.f ? value_ranges[v] / levels : 1.f;
+      stored_quantized[v] = int8_written[v] && int8_read[v] && !float_read[v];
+      if (stored_quantized[v]) types[v] = quant_type[v];
+    }
+  }
+  auto& mds = impl_->buffer_mds;
+  for (std::size_t v = 0; v < n_values; ++v) {
+    mds.push_back(activation_md(batch_, d.shape(static_cast<ValueId>(v)), types[v]));
+    impl_->value_scales.push_back(stored_quantized[v] ? quant_scale[v] : 1.f);
+  }
+  for (std::size_t v = 0; v < n_values; ++v) {
+    if (!int8_read[v] || stored_quantized[v]) continue;
+    quantized_copy[v] = static_cast<ValueId>(mds.size());
+    mds.push_back(activation_md(batch_, d.shape(static_cast<ValueId>(v)), quant_type[v]));
+    impl_->value_scales.push_back(quant_scale[v]);
+  }
+  const auto md = [&](ValueId v) { return mds[static_cast<std::size_t>(v)]; };
+  const auto add_quantized_copy = [&](ValueId v) {
+    const ValueId copy = quantized_copy[static_cast<std::size_t>(v)];
+    if (copy < 0) return;
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_output_scales(0, {1.f / quant_scale[static_cast<std::size_t>(v)]});
+    dnnl::reorder::primitive_desc pd(eng, md(v), eng, md(copy), attr);
+    Step step;
+    step.primitive = dnnl::reorder(pd);
+    step.implementation = std::string("quantize:") + pd.impl_info_str();
+    step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+    step.value_args = {{DNNL_ARG_FROM, v}, {DNNL_ARG_TO, copy}};
+    step.output = copy;
+    impl_->scratchpad_bytes = std::max(impl_->scratchpad_bytes, step.scratchpad_bytes);
+    impl_->steps.push_back(std::move(step));
+  };
+  // oneDNN 2.x computes dst = output_scale * (sum(q_src * q_w) + bias), then the post-ops: the bias is
+  // given in accumulator units (divided by the source and weight steps) and the output scale maps one
+  // accumulator unit to the destination's (a real value for float, one step for quantized).
+  const auto add_int8_conv = [&](Step& step, const Conv& o, ValueId out) {
+    const auto in_v = static_cast<std::size_t>(o.input);
+    const ValueId src = stored_quantized[in_v] ? o.input : quantized_copy[in_v];
+    const float in_scale = quant_scale[in_v];
+    const float out_scale =
+        stored_quantized[static_cast<std::size_t>(out)] ? quant_scale[static_cast<std::size_t>(out)] : 1.f;
+    const Shape& in = d.shape(o.input);
+    const memory::dims w_dims{o.out_channels, in.c, o.kernel_h, o.kernel_w};
+    const auto weights = quantize_weights(o.weights, o.out_channels);
+    std::vector<float> output_scales(weights.scales.size()), bias;
+    for (std::size_t c = 0; c < output_scales.size(); ++c)
+      output_scales[c] = in_scale * weights.scales[c] / out_scale;
+    if (!o.bias.empty()) {
+      bias.resize(weights.scales.size());
+      for (std::size_t c = 0; c < bias.size(); ++c) bias[c] = o.bias[c] / (in_scale * weights.scales[c]);
+    }
+    auto attr = make_attr(o.activation, o.leaky_alpha, out_scale);
+    attr.set_output_scales(1 << 1, output_scales);  // mask: dimension 1, the output channels
+    const memory::desc b_md = bias.empty() ? memory::desc() : memory::desc({o.out_channels}, dt::f32, tag::x);
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, md(src),
+        memory::desc(w_dims, dt::s8, tag::any), b_md, md(out), {o.stride, o.stride}, {o.pad.top, o.pad.left},
+        {o.pad.bottom, o.pad.right});
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    step.primitive = dnnl::convolution_forward(pd);
+    step.implementation = pd.impl_info_str();
+    step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+    step.value_args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}};
+    step.constant_args.push_back(
+        {DNNL_ARG_WEIGHTS,
+         prepare_weights(weights.values.data(), memory::desc(w_dims, dt::s8, tag::oihw), pd.weights_desc())});
+    if (!bias.empty()) step.constant_args.push_back({DNNL_ARG_BIAS, make_bias(bias)});
   };
   try {
+    add_quantized_copy(d.input());
     for (std::size_t i = 0; i < d.ops().size(); ++i) {
       const ValueId out = static_cast<ValueId>(i + 1);
       Step step;
@@ -195,6 +364,10 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
           [&](const auto& o) {
             using T = std::decay_t<decltype(o)>;
             if constexpr (std::is_same_v<T, Conv>) {
+              if (int8_written[static_cast<std::size_t>(out)]) {
+                add_int8_conv(step, o, out);
+                return;
+              }
               const Shape& in = d.shape(o.input);
               const memory::dims strides{o.stride, o.stride};
               const memory::dims pad_l{o.pad.top, o.pad.left}, pad_r{o.pad.bottom, o.pad.right};
@@ -220,8 +393,8 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
               step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
               step.constant_args.push_back(
-                  {DNNL_ARG_WEIGHTS,
-                   prepare_weights(o.weights, memory::desc(w_dims, dt::f32, w_plain), pd.weights_desc())});
+                  {DNNL_ARG_WEIGHTS, prepare_weights(o.weights.data(), memory::desc(w_dims, dt::f32, w_plain),
+                                                     pd.weights_desc())});
               if (has_bias) step.constant_args.push_back({DNNL_ARG_BIAS, make_bias(o.bias)});
             } else if constexpr (std::is_same_v<T, Pool>) {
               const auto alg = o.kind == PoolKind::max ? dnnl::algorithm::pooling_max
@@ -280,7 +453,7 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
               step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
               step.constant_args.push_back(
                   {DNNL_ARG_WEIGHTS,
-                   prepare_weights(o.weights, memory::desc({o.out_features, in.c}, dt::f32, tag::oi),
+                   prepare_weights(o.weights.data(), memory::desc({o.out_features, in.c}, dt::f32, tag::oi),
                                    pd.weights_desc())});
               if (has_bias) step.constant_args.push_back({DNNL_ARG_BIAS, make_bias(o.bias)});
             }
@@ -288,6 +461,7 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type)
           d.ops()[i]);
       impl_->scratchpad_bytes = std::max(impl_->scratchpad_bytes, step.scratchpad_bytes);
       impl_->steps.push_back(std::move(step));
+      add_quantized_copy(out);
     }
     if (inner != dt::f32) {
       const memory::desc in_md = md(d.input());
@@ -329,9 +503,8 @@ NetRunner::NetRunner(std::shared_ptr<const CompiledNet> net)
     : net_(std::move(net)), state_(std::make_unique<State>()) {
   auto& eng = cpu_engine();
   const auto& d = net_->description();
-  for (std::size_t v = 0; v < d.value_count(); ++v) {
-    memory m(activation_md(net_->batch(), d.shape(static_cast<ValueId>(v)), net_->impl().value_types[v]),
-             eng);
+  for (const auto& buffer_md : net_->impl().buffer_mds) {
+    memory m(buffer_md, eng);
     // Zero everything once: ZeroPad outputs rely on the cells they never write staying zero.
     std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
     state_->values.push_back(std::move(m));
@@ -406,16 +579,34 @@ std::span<const float> as_floats(const memory& m) {
 }  // namespace
 
 std::span<const float> NetRunner::value(ValueId id) const {
-  const auto& m = state_->values.at(static_cast<std::size_t>(id));
+  if (id < 0 || static_cast<std::size_t>(id) >= net_->description().value_count())
+    throw Error(ErrorCode::internal,
+                "net " + net_->description().name() + " has no value " + std::to_string(id));
+  const auto& m = state_->values[static_cast<std::size_t>(id)];
   if (m.get_desc().data_type() == dt::f32) return as_floats(m);
   auto& copy = state_->debug_f32[id];
   if (!copy) {
     copy = memory(activation_md(net_->batch(), net_->description().shape(id)), cpu_engine());
     memory source = m;  // a handle copy: execute() wants a non-const memory
-    dnnl::reorder(source, copy).execute(state_->stream, source, copy);
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(0, {net_->impl().value_scales[static_cast<std::size_t>(id)]});
+    dnnl::reorder(
+        dnnl::reorder::primitive_desc(cpu_engine(), source.get_desc(), cpu_engine(), copy.get_desc(), attr))
+        .execute(state_->stream, source, copy);
     state_->stream.wait();
   }
   return as_floats(copy);
+}
+
+void update_value_ranges(const NetRunner& runner, std::vector<float>& ranges) {
+  const std::size_t n = runner.net().description().value_count();
+  if (ranges.empty()) ranges.assign(n, 0.f);
+  if (ranges.size() != n)
+    throw Error(ErrorCode::internal, "net " + runner.net().description().name() + " has " +
+                                         std::to_string(n) + " values, the ranges " +
+                                         std::to_string(ranges.size()));
+  for (std::size_t v = 0; v < n; ++v)
+    for (const float x : runner.value(static_cast<ValueId>(v))) ranges[v] = std::max(ranges[v], std::fabs(x));
 }
 
 std::span<const float> NetRunner::output(std::size_t i) const {

@@ -30,17 +30,26 @@ int available_cores();
 
 // Arithmetic of the activations and weights. bf16 keeps fp32 accumulation, biases and the net's
 // final outputs (read back as fp32); only the tensors between layers and the weights are rounded.
-enum class DataType { f32, bf16 };
+// int8: every ordinary convolution (not depthwise, not marked float_in_int8) multiplies 8-bit activations
+// (u8 where they cannot be negative, else s8, one scale per tensor from calibrated ranges) by s8 weights
+// (one scale per output channel), accumulating in int32; the other layers run as in bf16 where the CPU
+// has it natively, else in fp32.
+enum class DataType { f32, bf16, int8 };
 // The CPU executes bf16 dot products natively (AVX512-BF16 or AMX), so oneDNN does not emulate them.
 bool cpu_has_native_bf16();
+// The CPU has int8 dot products that accumulate in 32 bits (VNNI or AMX). Without them oneDNN's int8
+// kernels go through 16-bit intermediates, which can saturate.
+bool cpu_has_native_int8();
 // oneDNN's name of the instruction set it dispatches to (e.g. "avx512_core_bf16").
 std::string cpu_isa_name();
 
 class CompiledNet {
  public:
   // Creates every primitive for a fixed batch size and the calling thread's thread count. Throws
-  // Error{model_error} if oneDNN rejects one.
-  CompiledNet(NetDescription description, int batch, DataType type = DataType::f32);
+  // Error{model_error} if oneDNN rejects one. int8 needs `value_ranges`: for every value of the
+  // description, the largest magnitude it takes on calibration inputs (update_value_ranges).
+  CompiledNet(NetDescription description, int batch, DataType type = DataType::f32,
+              std::vector<float> value_ranges = {});
   ~CompiledNet();
   CompiledNet(const CompiledNet&) = delete;
   CompiledNet& operator=(const CompiledNet&) = delete;
@@ -89,5 +98,9 @@ class NetRunner {
   std::shared_ptr<const CompiledNet> net_;
   std::unique_ptr<State> state_;
 };
+
+// Raises ranges[v] to the largest |x| of every value v of the runner's last run (the calibration of
+// DataType::int8; run it on an fp32 net). Resizes `ranges` to the net's value count if it is empty.
+void update_value_ranges(const NetRunner& runner, std::vector<float>& ranges);
 
 }  // namespace facematch::engine

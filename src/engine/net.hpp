@@ -35,6 +35,8 @@ struct Conv {
   std::vector<float> bias;  // empty: no bias
   Activation activation = Activation::none;
   float leaky_alpha = 0.f;
+  // DataType::int8 runs this layer in float: quantizing it costs more accuracy than it saves time.
+  bool float_in_int8 = false;
 };
 
 enum class PoolKind { max, average };
@@ -96,7 +98,7 @@ class NetDescription {
 
  private:
   std::string name_;
-  std::vector<Op> ops_;       // op i produces value i + 1
+  std::vector<Op> ops_;        // op i produces value i + 1
   std::vector<Shape> shapes_;  // value 0 is the input
   std::vector<Output> outputs_;
   double flops_ = 0;

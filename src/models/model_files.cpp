@@ -9,6 +9,7 @@
 #include "engine/executor.hpp"
 #include "facematch/error.hpp"
 #include "facematch/models.hpp"
+#include "models/int8_ranges.hpp"
 #include "models/landmark68_net.hpp"
 #include "models/recognition_net.hpp"
 #include "models/tiny_face_detector_net.hpp"
@@ -76,6 +77,8 @@ std::string_view to_string(Precision precision) {
       return "fp32";
     case Precision::bf16:
       return "bf16";
+    case Precision::int8:
+      return "int8";
   }
   return "fp32";
 }
@@ -84,15 +87,15 @@ Precision parse_precision(std::string_view name) {
   if (name == "auto") return Precision::automatic;
   if (name == "fp32") return Precision::fp32;
   if (name == "bf16") return Precision::bf16;
-  if (name == "int8")
-    throw Error(ErrorCode::invalid_argument,
-                "precision int8 is not available: it needs a calibration step that has not been done (use "
-                "auto, fp32 or bf16)");
+  if (name == "int8") return Precision::int8;
   throw Error(ErrorCode::invalid_argument,
-              "unknown precision '" + std::string(name) + "' (use auto, fp32 or bf16)");
+              "unknown precision '" + std::string(name) + "' (use auto, fp32, bf16 or int8)");
 }
 
 Precision resolve_precision(Precision requested) {
+  if (requested == Precision::int8 && !engine::cpu_has_native_int8())
+    throw Error(ErrorCode::invalid_argument, "precision int8 needs a CPU with VNNI or AMX (oneDNN reports " +
+                                                 engine::cpu_isa_name() + "); use auto");
   if (requested != Precision::automatic) return requested;
   // Measured on an AVX512-BF16 CPU without AMX (README "Precision"): bf16 is about 2x faster than fp32
   // on the landmark and recognition nets. Without native bf16 oneDNN emulates it, slower than fp32.
@@ -106,7 +109,12 @@ Precision net_precision(std::string_view key, Precision precision) {
   // SSD stays fp32 in every precision. Compiled-net keys carry the input size ("tiny...@416").
   const bool gated = key == models::kRecognitionModel || key == models::kLandmark68Model ||
                      key.starts_with(models::kTinyFaceDetectorModel);
-  return gated ? precision : Precision::fp32;
+  if (!gated) return Precision::fp32;
+  // int8 is calibrated for the recognition net only (the others are mostly depthwise layers, which int8
+  // hardly speeds up); they run as under auto.
+  if (precision == Precision::int8 && key != models::kRecognitionModel)
+    return resolve_precision(Precision::automatic);
+  return precision;
 }
 
 struct Models::Impl {
@@ -165,9 +173,18 @@ std::shared_ptr<const engine::CompiledNet> Models::compiled(
   const Precision precision = net_precision(key, precision_);
   std::lock_guard lock(impl_->mutex);
   auto& slot = impl_->compiled[{key, batch, precision, engine::threads_for_this_thread()}];
-  if (!slot)
-    slot = std::make_shared<engine::CompiledNet>(
-        describe(), batch, precision == Precision::bf16 ? engine::DataType::bf16 : engine::DataType::f32);
+  if (!slot) {
+    auto description = describe();
+    if (precision == Precision::int8) {
+      auto ranges = models::builtin_int8_ranges(description);
+      slot = std::make_shared<engine::CompiledNet>(std::move(description), batch, engine::DataType::int8,
+                                                   std::move(ranges));
+    } else {
+      slot = std::make_shared<engine::CompiledNet>(
+          std::move(description), batch,
+          precision == Precision::bf16 ? engine::DataType::bf16 : engine::DataType::f32);
+    }
+  }
   return slot;
 }
 
