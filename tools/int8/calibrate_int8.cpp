@@ -7,8 +7,8 @@
 //
 // IMAGES (default 400) distinct photos are taken from pairs.csv in order, after the first SKIP_PAIRS
 // pairs (default 60): those are the ones the int8 gate test judges, so it judges photos the ranges
-// were not measured on. A value's range is the QUANTILE (default 1: the largest) of its per-chip
-// maxima: a lower quantile clips the rare extremes to give every other chip finer steps.
+// were not measured on. A value's range is the QUANTILE (default 0.99) of its per-chip maxima: below 1
+// it clips the rarest extremes to give every other chip finer steps (1 takes the largest).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   const std::filesystem::path models_dir = argv[1], root = argv[2], out_path = argv[3];
   const std::size_t wanted = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 400;
   const std::size_t skip_pairs = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 60;
-  const double quantile = argc > 6 ? std::strtod(argv[6], nullptr) : 1.0;
+  const double quantile = argc > 6 ? std::strtod(argv[6], nullptr) : 0.99;
   try {
     fm::engine::set_threads_for_this_thread(1);
     const auto models = fm::Models::load(models_dir);
