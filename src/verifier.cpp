@@ -78,6 +78,8 @@ class ThreadCount {
   int saved_;
 };
 
+}  // namespace
+
 std::size_t choose_face(const std::vector<Face>& faces, FacePolicy policy) {
   if (policy == FacePolicy::error && faces.size() > 1)
     throw Error(ErrorCode::too_many_faces, "found " + std::to_string(faces.size()) +
@@ -91,8 +93,6 @@ std::size_t choose_face(const std::vector<Face>& faces, FacePolicy policy) {
   }
   return chosen;
 }
-
-}  // namespace
 
 std::string_view to_string(FacePolicy policy) {
   switch (policy) {

@@ -93,17 +93,20 @@ TEST(Precision, ReportedInTheAnswer) {
   }
 }
 
-// The bf16 net outputs stay close to fp32's on every net (the demo photos' real inputs).
-TEST(Precision, Bf16NetsCloseToFp32) {
+// Distance between the recognition net's descriptors in `precision` and in fp32 on a demo photo's chip.
+static double recognition_change_on_demo_chip(fm::Precision precision) {
   const auto models = fm::testing::shared_models();
   const auto chip = fm::testing::testdata_dir() / "chips" / "sample1_face0_chip150.f32";
   fm::testing::require_file(chip, "run tools/golden/make-inputs.sh (ctest does it)");
   const auto input = fm::testing::read_f32(chip);
-  fm::FaceEmbedder fp32(models), bf16(models->with_precision(fm::Precision::bf16));
-  const auto a = fp32.run_net(input), b = bf16.run_net(input);
-  double d2 = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) d2 += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-  EXPECT_LT(std::sqrt(d2), 0.03) << "recognition net, one chip";
+  fm::FaceEmbedder fp32(models), other(models->with_precision(precision));
+  return fm::euclidean_distance({fp32.run_net(input), ""}, {other.run_net(input), ""});
+}
+
+// The bf16 net outputs stay close to fp32's on every net (the demo photos' real inputs).
+TEST(Precision, Bf16NetsCloseToFp32) {
+  const auto models = fm::testing::shared_models();
+  EXPECT_LT(recognition_change_on_demo_chip(fm::Precision::bf16), 0.03) << "recognition net, one chip";
   EXPECT_EQ(models->with_precision(fm::Precision::bf16)->precision(), fm::Precision::bf16);
   EXPECT_EQ(models->precision(), fm::Precision::fp32);
 }
@@ -129,18 +132,9 @@ TEST(Precision, Int8NetCloseToFp32) {
   if (!fm::engine::cpu_has_native_int8())
     GTEST_SKIP() << "no VNNI/AMX: int8 is refused on " << fm::engine::cpu_isa_name();
   const auto models = fm::testing::shared_models();
-  const auto chip = fm::testing::testdata_dir() / "chips" / "sample1_face0_chip150.f32";
-  fm::testing::require_file(chip, "run tools/golden/make-inputs.sh (ctest does it)");
-  const auto input = fm::testing::read_f32(chip);
-  fm::FaceEmbedder fp32(models), int8(models->with_precision(fm::Precision::int8));
-  const auto a = fp32.run_net(input), b = int8.run_net(input);
-  double d2 = 0, norm2 = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    d2 += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    norm2 += double(a[i]) * a[i];
-  }
-  EXPECT_LT(std::sqrt(d2), 0.04) << "recognition net, one chip (descriptor norm " << std::sqrt(norm2) << ")";
-  EXPECT_GT(std::sqrt(d2), 0.0) << "int8 gave fp32's descriptor bit for bit: it did not run in int8";
+  const double change = recognition_change_on_demo_chip(fm::Precision::int8);
+  EXPECT_LT(change, 0.04) << "recognition net, one chip";
+  EXPECT_GT(change, 0.0) << "int8 gave fp32's descriptor bit for bit: it did not run in int8";
 
   auto description = fm::models::describe_recognition_net(models->weights(fm::models::kRecognitionModel));
   const fm::engine::CompiledNet net(description, 1, fm::engine::DataType::int8,

@@ -70,6 +70,10 @@ struct PipelineOptions {
 // times quicker to decode). PipelineOptions{} stays face-api's own pipeline, which the parity tests check.
 PipelineOptions recommended_pipeline();
 
+// The index of the face `policy` picks among detected `faces` (not empty); Error{too_many_faces} under
+// FacePolicy::error when there is more than one.
+std::size_t choose_face(const std::vector<Face>& faces, FacePolicy policy);
+
 struct StageTimes {
   double decode_ms = 0, detect_ms = 0, landmarks_ms = 0, align_ms = 0, embed_ms = 0;
 };

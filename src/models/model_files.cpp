@@ -175,15 +175,12 @@ std::shared_ptr<const engine::CompiledNet> Models::compiled(
   auto& slot = impl_->compiled[{key, batch, precision, engine::threads_for_this_thread()}];
   if (!slot) {
     auto description = describe();
-    if (precision == Precision::int8) {
-      auto ranges = models::builtin_int8_ranges(description);
-      slot = std::make_shared<engine::CompiledNet>(std::move(description), batch, engine::DataType::int8,
-                                                   std::move(ranges));
-    } else {
-      slot = std::make_shared<engine::CompiledNet>(
-          std::move(description), batch,
-          precision == Precision::bf16 ? engine::DataType::bf16 : engine::DataType::f32);
-    }
+    auto ranges =
+        precision == Precision::int8 ? models::builtin_int8_ranges(description) : std::vector<float>{};
+    const auto type = precision == Precision::int8   ? engine::DataType::int8
+                      : precision == Precision::bf16 ? engine::DataType::bf16
+                                                     : engine::DataType::f32;
+    slot = std::make_shared<engine::CompiledNet>(std::move(description), batch, type, std::move(ranges));
   }
   return slot;
 }

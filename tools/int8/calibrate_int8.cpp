@@ -69,10 +69,8 @@ int main(int argc, char** argv) {
         ++without_face;
         continue;
       }
-      const auto largest = std::max_element(faces.begin(), faces.end(), [](const auto& a, const auto& b) {
-        return a.detection.box.area() < b.detection.box.area();
-      });
-      const cv::Mat chip = fm::extract_chip(rgb, *largest, fm::AlignMode::similarity);
+      const auto& face = faces[fm::choose_face(faces, options.face_policy)];
+      const cv::Mat chip = fm::extract_chip(rgb, face, options.align);
       cv::Mat mirrored;
       cv::flip(chip, mirrored, 1);
       for (const cv::Mat* item : {&chip, static_cast<const cv::Mat*>(&mirrored)}) {
