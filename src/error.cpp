@@ -9,6 +9,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::image_too_large: return "image_too_large";
     case ErrorCode::no_face: return "no_face";
     case ErrorCode::too_many_faces: return "too_many_faces";
+    case ErrorCode::low_quality: return "low_quality";
     case ErrorCode::model_error: return "model_error";
     case ErrorCode::io_error: return "io_error";
     case ErrorCode::internal: return "internal";

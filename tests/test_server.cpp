@@ -183,9 +183,9 @@ TEST(Server, OriginalApiDifferentPeopleSaysNo) {
   expect_cors(r);
 }
 
-TEST(Server, OriginalApiAcceptsTightCropsWithoutADetectedFace) {
-  // A face crop the detector finds nothing in (a smooth gradient stands in for it) is compared whole
-  // instead of failing: the original function never ran a detector.
+TEST(Server, OriginalApiRefusesImagesWithoutAFace) {
+  // Two identical smooth gradients used to be compared whole and matched: an image without a face is
+  // now a 422 that still says "Match": "No" (its clients read only that field) and keeps CORS.
   json rows = json::array();
   for (int y = 0; y < 224; ++y) {
     json row = json::array();
@@ -193,9 +193,15 @@ TEST(Server, OriginalApiAcceptsTightCropsWithoutADetectedFace) {
     rows.push_back(std::move(row));
   }
   auto c = main_server().client();
-  auto r = post_json(*c, "/", {{"truth", rows}, {"check", rows}});
-  ASSERT_EQ(r->status, 200) << r->body;
-  EXPECT_EQ(r->body, R"({"Match":"Yes"})");
+  for (const auto& check : {rows, legacy_image(shared_face("obama_1.jpg"), false)}) {
+    auto r = post_json(*c, "/", {{"truth", rows}, {"check", check}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 422) << r->body;
+    const auto j = json::parse(r->body);
+    EXPECT_EQ(j["Match"], "No") << r->body;
+    EXPECT_EQ(j["error"]["code"], "no_face") << r->body;
+    expect_cors(r);
+  }
 }
 
 TEST(Server, PreflightAnswersWithTheOriginalCorsHeaders) {

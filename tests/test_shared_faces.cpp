@@ -124,21 +124,3 @@ TEST(SharedFaces, VerificationAccuracyFaceApiAlignment) {
   EXPECT_GE(r.correct, 48);
 }
 
-TEST(SharedFaces, WholeImageFallbackOnlyWhenAskedFor) {
-  fm::Verifier verifier(fm::testing::shared_models(), 1);
-  fm::PipelineOptions options;
-  const auto path = faces_dir() / "noface_grass.jpg";
-  EXPECT_EQ(error_code([&] { verifier.analyze_file(path, options); }), fm::ErrorCode::no_face);
-
-  options.whole_image_if_no_face = true;
-  const auto analysis = verifier.analyze_file(path, options);
-  ASSERT_TRUE(analysis.whole_image_face);
-  ASSERT_EQ(analysis.faces.size(), 1u);
-  EXPECT_EQ(analysis.faces[0].detection.box, cv::Rect2d(0, 0, analysis.width, analysis.height));
-  EXPECT_EQ(analysis.chosen_embedding().values.size(), 128u);
-
-  // A photo with a face is unaffected by the option.
-  const auto with_face = verifier.analyze_file(faces_dir() / "obama_1.jpg", options);
-  EXPECT_FALSE(with_face.whole_image_face);
-  EXPECT_GT(with_face.faces[0].detection.score, 0.5f);
-}

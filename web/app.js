@@ -219,6 +219,10 @@
         title = `More than one face${inPhoto}.`;
         note = "Several faces here: crop the photo, or set Options > several faces to the largest face.";
         break;
+      case "low_quality":
+        title = `The face${inPhoto} cannot be compared.`;
+        note = message.replace(/^[^:]*: /, "");
+        break;
       case "bad_image":
         title = which ? `${capital(which)} is not an image that can be read.` : "A file is not an image that can be read.";
         note = "Not a readable image. Use a JPEG, PNG, WebP or BMP photo.";
@@ -302,8 +306,7 @@
       if (a && a.faces) {
         const n = a.faces.length;
         let text;
-        if (a.whole_image_face) text = "No face found: the whole photo was compared.";
-        else if (n === 1) text = "1 face found and compared.";
+        if (n === 1) text = "1 face found and compared.";
         else text = `${n} faces found; the yellow one was compared.`;
         setNote(slot, text, false);
       }

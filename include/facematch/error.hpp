@@ -14,6 +14,7 @@ enum class ErrorCode {
   image_too_large,   // over the byte or pixel limit (checked before decoding)
   no_face,           // decoding worked but no face was found
   too_many_faces,    // face policy `error` and more than one face
+  low_quality,       // a face was found but cannot be compared (e.g. cut off by the image edge)
   model_error,       // model files missing, altered or of the wrong shape
   io_error,          // a file could not be read or written
   internal,          // a bug or an engine failure; never the caller's fault

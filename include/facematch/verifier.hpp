@@ -47,9 +47,6 @@ struct PipelineOptions {
   AlignMode align = kDefaultAlignMode;
   FacePolicy face_policy = FacePolicy::largest;
   DecodeLimits limits;
-  // For inputs that are already tight face crops (the original cloud function's 224x224 arrays): when
-  // the detector finds nothing, treat the whole image as the face box instead of failing with no_face.
-  bool whole_image_if_no_face = false;
   // fp32 by default, so the library reproduces face-api exactly; the CLI and the service default to
   // automatic (README "Precision").
   Precision precision = Precision::fp32;
@@ -74,16 +71,22 @@ PipelineOptions recommended_pipeline();
 // FacePolicy::error when there is more than one.
 std::size_t choose_face(const std::vector<Face>& faces, FacePolicy policy);
 
+// A face is only compared when a person could compare it: when more than this fraction of its
+// inner-face landmarks (17-67: brows, eyes, nose, mouth) lie outside the image, it is cut off. Measured
+// on ../shared/faces: obama_partial_face.jpg (face at the left edge, a genuine pair in pairs.csv) has
+// 8 of 51 outside (16%); obama_1.jpg cut at the nose 21 of 51 (41%), and matched obama_2 at 0.46.
+inline constexpr double kMaxInnerFaceOutside = 0.25;
+// The fraction of `face`'s inner-face landmarks outside a width x height image.
+double inner_face_outside_fraction(const Face& face, int width, int height);
+
 struct StageTimes {
   double decode_ms = 0, detect_ms = 0, landmarks_ms = 0, align_ms = 0, embed_ms = 0;
 };
 
 struct ImageAnalysis {
   int width = 0, height = 0;
-  std::vector<Face> faces;  // every face found, in detector order (highest score first)
-  std::size_t chosen = 0;   // index into faces of the face the policy picked
-  bool whole_image_face =
-      false;  // no face was detected and the whole image was used (whole_image_if_no_face)
+  std::vector<Face> faces;            // every face found, in detector order (highest score first)
+  std::size_t chosen = 0;             // index into faces of the face the policy picked
   std::vector<Embedding> embeddings;  // embeddings[i] for faces[i] when all faces were embedded,
                                       // else one entry for faces[chosen]
   int decode_scale = 1;  // the JPEG was decoded at 1/decode_scale (reduced_decode_min_side); faces are
@@ -138,6 +141,11 @@ class Verifier {
   Verification verify_encoded(std::span<const std::uint8_t> first, std::span<const std::uint8_t> second,
                               const PipelineOptions& options, double threshold = kDefaultThreshold,
                               const ImageNames& names = ImageNames{}) const;
+
+  // Runs every net of `options` once on a synthetic image (no face is needed: the landmark and
+  // recognition nets are given a box), so that a server's first request does not pay for creating
+  // primitives and buffers. Nothing is returned; an engine failure throws.
+  void warm_up(const PipelineOptions& options) const;
 
   const std::shared_ptr<const Models>& models() const;
   // oneDNN threads each call uses (see the top of this file).

@@ -16,6 +16,7 @@ PipelineOptions CommonOptions::pipeline() const {
   if (tile_min_side < 0)
     throw Error(ErrorCode::invalid_argument, "--tile-min-side must be 0 (off) or positive");
   o.detector.tile_min_side = tile_min_side;
+  o.detector.border_retry_fraction = border_retry;
   o.align = parse_align(align);
   o.face_policy = parse_face_policy(face_policy);
   if (!(max_megapixels > 0)) throw Error(ErrorCode::invalid_argument, "--max-megapixels must be positive");
@@ -38,6 +39,10 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
                "When a dark photo shows no face, detect again on a brightened, denoised copy (default on)");
   cmd.add_option("--tile-min-side", o.tile_min_side,
                  "Also detect on 2x2 tiles of photos at least this many pixels wide or high (0 = off)")
+      ->capture_default_str();
+  cmd.add_option("--border-retry", o.border_retry,
+                 "When a photo shows no face, detect again inside a black border of this fraction of its "
+                 "longer side (faces that fill the frame are missed otherwise); 0 = off")
       ->capture_default_str();
   cmd.add_option("--cascade-sure-score", o.cascade_sure_score,
                  "cascade: tiny's faces are kept from this score up; below it SSD decides")

@@ -27,6 +27,7 @@ struct CommonOptions {
   bool flip_average = recommended_pipeline().flip_average;
   bool retry_low_light = recommended_pipeline().detector.retry_low_light;
   int tile_min_side = 0;
+  double border_retry = recommended_pipeline().detector.border_retry_fraction;
   float cascade_sure_score = recommended_pipeline().detector.cascade_sure_score;
   int reduced_decode_min_side = recommended_pipeline().reduced_decode_min_side;
   bool json = false;

@@ -37,7 +37,8 @@ std::unique_ptr<FaceDetector> make_detector(std::shared_ptr<const Models> models
                 "tiny detector input size must be a multiple of 32 from 32 to 1024");
   // Plain ssd/tiny stay face-api's own detectors, untouched by the recall extensions.
   const bool extended = options.kind == DetectorKind::cascade || options.retry_low_light ||
-                        options.fallback_other || options.tile_min_side != 0;
+                        options.fallback_other || options.tile_min_side != 0 ||
+                        options.border_retry_fraction > 0;
   if (extended) return std::make_unique<RecallFaceDetector>(std::move(models), options);
   if (options.kind == DetectorKind::ssd)
     return std::make_unique<SsdFaceDetector>(std::move(models), options.min_score, options.max_results);

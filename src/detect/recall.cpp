@@ -4,7 +4,6 @@
 // face-api handles cost what they cost before.
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "facematch/detect.hpp"
@@ -37,6 +36,8 @@ constexpr double kTileFraction = 0.6;
 // tighter than the full pass's).
 constexpr double kMergeIou = 0.3;
 constexpr double kMergeContained = 0.6;
+// A border wider than the photo itself only shrinks the face further below the nets' reach.
+constexpr double kMaxBorderFraction = 1.0;
 
 double mean_luma(const cv::Mat& rgb) {
   cv::Mat small = rgb;
@@ -213,6 +214,24 @@ class Chain {
   std::unique_ptr<FaceDetector> ssd_, tiny_;
 };
 
+// The photo centred in a black border: a face that fills the frame or touches its edge then looks like
+// the faces the detectors were trained on. Boxes come back in the photo's coordinates (they may reach
+// into the border, as boxes may reach past any image's edge); a face centred in the border is not in
+// the photo.
+std::vector<Detection> detect_in_border(Chain& chain, const cv::Mat& rgb, double fraction) {
+  const int border = static_cast<int>(std::lround(fraction * std::max(rgb.cols, rgb.rows)));
+  cv::Mat framed;
+  cv::copyMakeBorder(rgb, framed, border, border, border, border, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  std::vector<Detection> inside;
+  for (Detection d : chain.detect(framed)) {
+    d.box.x -= border;
+    d.box.y -= border;
+    const cv::Point2d centre(d.box.x + d.box.width / 2, d.box.y + d.box.height / 2);
+    if (centre.x >= 0 && centre.y >= 0 && centre.x < rgb.cols && centre.y < rgb.rows) inside.push_back(d);
+  }
+  return inside;
+}
+
 }  // namespace
 
 struct RecallFaceDetector::Impl {
@@ -228,6 +247,8 @@ RecallFaceDetector::RecallFaceDetector(std::shared_ptr<const Models> models, con
     throw Error(ErrorCode::invalid_argument, "cascade_sure_score must be in (0, 1]");
   if (!(options.retry_min_score > 0.f && options.retry_min_score < 1.f))
     throw Error(ErrorCode::invalid_argument, "retry_min_score must be between 0 and 1");
+  if (!(options.border_retry_fraction >= 0 && options.border_retry_fraction <= kMaxBorderFraction))
+    throw Error(ErrorCode::invalid_argument, "border_retry_fraction must be between 0 (off) and 1");
   impl_.reset(new Impl{options, Chain(models, options, options.min_score),
                        Chain(models, options, options.retry_min_score)});
   // Build the first detector now so that bad options fail here rather than on the first photo.
@@ -240,12 +261,18 @@ DetectorKind RecallFaceDetector::kind() const { return impl_->options.kind; }
 
 std::vector<Detection> RecallFaceDetector::detect(const cv::Mat& rgb) {
   check_rgb(rgb, "detect");
+  const auto& o = impl_->options;
   auto found = impl_->main.detect(rgb);
-  if (!found.empty() || !impl_->options.retry_low_light || !is_low_light(rgb)) return found;
+  if (found.empty() && o.border_retry_fraction > 0)
+    found = detect_in_border(impl_->main, rgb, o.border_retry_fraction);
+  if (!found.empty() || !o.retry_low_light || !is_low_light(rgb)) return found;
   const cv::Mat bright = enhance_low_light(rgb, kEnhancedMaxSide);
+  found = impl_->retry.detect(bright);
+  // A dark face that fills the frame needs both.
+  if (found.empty() && o.border_retry_fraction > 0)
+    found = detect_in_border(impl_->retry, bright, o.border_retry_fraction);
   const double sx = static_cast<double>(rgb.cols) / bright.cols,
                sy = static_cast<double>(rgb.rows) / bright.rows;
-  found = impl_->retry.detect(bright);
   for (auto& d : found) d.box = cv::Rect2d(d.box.x * sx, d.box.y * sy, d.box.width * sx, d.box.height * sy);
   return found;
 }

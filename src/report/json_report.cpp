@@ -24,7 +24,6 @@ nlohmann::json analysis_json(const ImageAnalysis& a) {
   for (const auto& f : a.faces) faces.push_back(face_json(f));
   nlohmann::json j = {
       {"width", a.width}, {"height", a.height}, {"faces", std::move(faces)}, {"chosen_face", a.chosen}};
-  if (a.whole_image_face) j["whole_image_face"] = true;
   if (a.decode_scale > 1) j["decode_scale"] = a.decode_scale;
   j["precision"] = to_string(a.precision);
   return j;

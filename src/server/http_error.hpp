@@ -25,7 +25,7 @@ inline HttpError bad_request(const std::string& message) { return {400, "bad_req
 inline HttpError bad_image(const std::string& message) { return {400, "bad_image", message}; }
 
 // invalid_argument -> 400 bad_request, bad_image -> 400, image_too_large -> 413, no_face and
-// too_many_faces -> 422, everything else (model, io, internal) -> 500 internal with a generic message,
+// too_many_faces, low_quality -> 422, everything else (model, io, internal) -> 500 internal with a generic message,
 // since those are never the caller's fault and their text may name server paths.
 HttpError from_library_error(const Error& error);
 

@@ -34,6 +34,8 @@ HttpError from_library_error(const Error& error) {
       return {422, "no_face", error.what()};
     case ErrorCode::too_many_faces:
       return {422, "too_many_faces", error.what()};
+    case ErrorCode::low_quality:
+      return {422, "low_quality", error.what()};
     case ErrorCode::model_error:
     case ErrorCode::io_error:
     case ErrorCode::internal:
@@ -53,6 +55,17 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 void add_cors(httplib::Response& res) {
   res.set_header("Access-Control-Allow-Origin", "*");
   res.set_header("Access-Control-Allow-Methods", "GET,POST");
+}
+
+// Every answer of the original route that is not a verdict (no face, bad input, overload, 401) still
+// carries "Match": "No" beside its error: the original clients read only that field, and a body without
+// it would make them fail open or crash (README "Original API").
+void add_original_api_refusal(httplib::Response& res) {
+  if (res.status == 200) return;
+  auto body = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) body = json::object();
+  body["Match"] = "No";
+  res.set_content(body.dump(), "application/json");
 }
 
 void send_json(httplib::Response& res, int status, const json& body) {
@@ -246,7 +259,7 @@ struct Service::Impl {
 
   void record(const ImageAnalysis& a) {
     metrics.observe_stages(a.times);
-    metrics.add_faces(a.whole_image_face ? 0 : a.faces.size());
+    metrics.add_faces(a.faces.size());
   }
 
   // --- routes --------------------------------------------------------------------------------
@@ -364,12 +377,9 @@ struct Service::Impl {
     auto ticket = admit();
     const auto r =
         parse_legacy_request(req.body, config.pipeline.limits.max_pixels, config.pipeline.limits.min_side);
-    auto options = config.pipeline;
-    // Its inputs are usually tight 224x224 crops in which the detector may find no face.
-    options.whole_image_if_no_face = true;
     ticket.wait_for_worker();
     const auto v = verify_and_record([&] {
-      return verifier.verify(r.truth, r.check, options, config.threshold, {"truth", "check"});
+      return verifier.verify(r.truth, r.check, config.pipeline, config.threshold, {"truth", "check"});
     });
     send_json(res, 200, {{"Match", v.verified ? "Yes" : "No"}});
   }
@@ -427,6 +437,7 @@ struct Service::Impl {
     http.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
       add_cors(res);  // on every answer of the original route, errors and 401 included
       guarded(req, res, true, [&] { legacy(req, res); });
+      add_original_api_refusal(res);
     });
     // The original function's preflight answer, for any path (browsers preflight /verify too).
     http.Options(".*", [](const httplib::Request&, httplib::Response& res) {
@@ -455,7 +466,6 @@ struct Service::Impl {
     http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                                    httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-      if (req.path == "/") add_cors(res);
       switch (res.status) {
         case 404:
           send_error(
@@ -478,6 +488,10 @@ struct Service::Impl {
           } else {
             send_error(res, {res.status, "bad_request", "the request could not be handled"});
           }
+      }
+      if (req.path == "/") {
+        add_cors(res);
+        add_original_api_refusal(res);
       }
       return httplib::Server::HandlerResponse::Handled;
     }));
@@ -527,15 +541,7 @@ int Service::bind() {
 void Service::run() { impl_->http.listen_after_bind(); }
 
 void Service::warm_up() {
-  // A smooth synthetic image: the detector finds nothing, so the whole image is used as the face and
-  // every net (detector, landmarks, recognition) runs once, creating its primitives and buffers.
-  cv::Mat rgb(224, 224, CV_8UC3);
-  for (int y = 0; y < rgb.rows; ++y)
-    for (int x = 0; x < rgb.cols; ++x) rgb.at<cv::Vec3b>(y, x) = cv::Vec3b(x, y, (x + y) / 2);
-  auto options = impl_->config.pipeline;
-  options.whole_image_if_no_face = true;
-  options.face_policy = FacePolicy::largest;
-  (void)impl_->verifier.analyze(rgb, options);
+  impl_->verifier.warm_up(impl_->config.pipeline);
   impl_->ready = true;
 }
 
