@@ -12,10 +12,10 @@
 // split by the original's aspect ratio (width / height).
 //
 //   facematch_legacy_accuracy --port P --pairs ../shared/calibration/pairs.csv [--limit 1000 (0 = all)]
-//                             [--concurrency 3] [--detect-only]
+//                             [--concurrency 3] [--detect-only]         (--help lists the flags)
 #include <httplib.h>
 
-#include <atomic>
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -29,8 +29,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "keep_alive_clients.hpp"
 
 namespace {
 
@@ -155,24 +156,6 @@ Answer answer_of(const httplib::Result& r, const char* field) {
   return {Verdict::error, std::string("200 no ") + field};
 }
 
-// Runs `task(client, i)` for i in [0, count) from `concurrency` keep-alive connections.
-template <typename Task>
-void run_parallel(int port, int concurrency, std::size_t count, Task&& task) {
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t) {
-    threads.emplace_back([&] {
-      httplib::Client client("127.0.0.1", port);
-      client.set_keep_alive(true);
-      client.set_read_timeout(std::chrono::seconds(120));
-      client.set_write_timeout(std::chrono::seconds(30));
-      client.set_connection_timeout(std::chrono::seconds(5));
-      for (std::size_t i; (i = next.fetch_add(1)) < count;) task(client, i);
-    });
-  }
-  for (auto& t : threads) t.join();
-}
-
 struct RouteTally {
   std::string route;
   int pairs = 0, genuine = 0, impostor = 0;
@@ -247,27 +230,28 @@ json run_accuracy(int port, int concurrency, const fs::path& root, const std::ve
   verify.route = "POST /verify (original JPEGs)";
   std::mutex mutex;
   // Tasks interleave the two routes pair by pair, so both see the same server load.
-  run_parallel(port, concurrency, 2 * pairs.size(), [&](httplib::Client& client, std::size_t task) {
-    const Pair& p = pairs[task / 2];
-    const bool is_legacy = task % 2 == 0;
-    Answer answer;
-    double ms = 0;
-    if (is_legacy) {
-      const auto body = legacy_body(squashed(read_bgr(root / p.img1)), squashed(read_bgr(root / p.img2)));
-      const auto t0 = std::chrono::steady_clock::now();
-      answer = answer_of(client.Post("/", body, "application/json"), "Match");
-      ms = ms_since(t0);
-    } else {
-      const httplib::MultipartFormDataItems items = {
-          {"img1", read_bytes(root / p.img1), fs::path(p.img1).filename().string(), "image/jpeg"},
-          {"img2", read_bytes(root / p.img2), fs::path(p.img2).filename().string(), "image/jpeg"}};
-      const auto t0 = std::chrono::steady_clock::now();
-      answer = answer_of(client.Post("/verify", items), "match");
-      ms = ms_since(t0);
-    }
-    std::lock_guard lock(mutex);
-    (is_legacy ? legacy : verify).add(p.same, answer, ms);
-  });
+  facematch::bench::run_on_keep_alive_clients(
+      port, concurrency, 2 * pairs.size(), [&](httplib::Client& client, std::size_t task) {
+        const Pair& p = pairs[task / 2];
+        const bool is_legacy = task % 2 == 0;
+        Answer answer;
+        double ms = 0;
+        if (is_legacy) {
+          const auto body = legacy_body(squashed(read_bgr(root / p.img1)), squashed(read_bgr(root / p.img2)));
+          const auto t0 = std::chrono::steady_clock::now();
+          answer = answer_of(client.Post("/", body, "application/json"), "Match");
+          ms = ms_since(t0);
+        } else {
+          const httplib::MultipartFormDataItems items = {
+              {"img1", read_bytes(root / p.img1), fs::path(p.img1).filename().string(), "image/jpeg"},
+              {"img2", read_bytes(root / p.img2), fs::path(p.img2).filename().string(), "image/jpeg"}};
+          const auto t0 = std::chrono::steady_clock::now();
+          answer = answer_of(client.Post("/verify", items), "match");
+          ms = ms_since(t0);
+        }
+        std::lock_guard lock(mutex);
+        (is_legacy ? legacy : verify).add(p.same, answer, ms);
+      });
 
   std::printf(
       "| route | pairs | answered | accuracy (errors wrong) | accuracy (answered) | FAR | FRR (errors "
@@ -315,17 +299,18 @@ json run_detect_only(int port, int concurrency, const fs::path& root, const std:
     for (const auto* path : {&p.img1, &p.img2})
       if (seen.insert(*path).second) photos.emplace_back().path = *path;
 
-  run_parallel(port, concurrency, photos.size(), [&](httplib::Client& client, std::size_t i) {
-    Photo& photo = photos[i];
-    const auto original = read_bytes(root / photo.path);
-    const cv::Mat bgr = read_bgr(root / photo.path);
-    photo.aspect = static_cast<double>(bgr.cols) / bgr.rows;
-    std::vector<unsigned char> png;
-    cv::imencode(".png", squashed(bgr), png);
-    photo.squashed_faces =
-        detected_faces(client, std::string(png.begin(), png.end()), "image/png", photo.squashed_error);
-    photo.original_faces = detected_faces(client, original, "image/jpeg", photo.original_error);
-  });
+  facematch::bench::run_on_keep_alive_clients(
+      port, concurrency, photos.size(), [&](httplib::Client& client, std::size_t i) {
+        Photo& photo = photos[i];
+        const auto original = read_bytes(root / photo.path);
+        const cv::Mat bgr = read_bgr(root / photo.path);
+        photo.aspect = static_cast<double>(bgr.cols) / bgr.rows;
+        std::vector<unsigned char> png;
+        cv::imencode(".png", squashed(bgr), png);
+        photo.squashed_faces =
+            detected_faces(client, std::string(png.begin(), png.end()), "image/png", photo.squashed_error);
+        photo.original_faces = detected_faces(client, original, "image/jpeg", photo.original_error);
+      });
 
   struct Bucket {
     int photos = 0, squashed_none = 0, original_none = 0, squashed_only = 0, failed = 0;
@@ -384,41 +369,22 @@ int main(int argc, char** argv) {
   int port = 0, concurrency = 3;
   std::size_t limit = 1000;
   bool detect_only = false;
-  fs::path pairs_csv;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--detect-only") {
-      detect_only = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n", flag.c_str());
-      return 2;
-    }
-    const std::string value = argv[++i];
-    if (flag == "--port")
-      port = std::stoi(value);
-    else if (flag == "--pairs")
-      pairs_csv = value;
-    else if (flag == "--limit")
-      limit = std::stoul(value);
-    else if (flag == "--concurrency")
-      concurrency = std::stoi(value);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
-      return 2;
-    }
-  }
-  if (port <= 0 || pairs_csv.empty() || concurrency < 1) {
-    std::fprintf(
-        stderr,
-        "usage: facematch_legacy_accuracy --port P --pairs pairs.csv [--limit 1000] [--concurrency 3] "
-        "[--detect-only]\n");
-    return 2;
-  }
+  std::string pairs_csv;
+  CLI::App app{"Accuracy of POST / (squashed like the original client) next to POST /verify"};
+  app.add_option("--port", port, "port of a running `facematch serve` on 127.0.0.1")->required();
+  app.add_option("--pairs", pairs_csv, "pairs.csv (img1,img2,same; paths relative to its folder)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--limit", limit, "the first N pairs; 0 = all")->capture_default_str();
+  app.add_option("--concurrency", concurrency, "keep-alive connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_flag("--detect-only", detect_only,
+               "count photos with no face on POST /detect (squashed and original) instead");
+  CLI11_PARSE(app, argc, argv);
   try {
     const auto pairs = read_pairs(pairs_csv, limit);
-    const auto root = pairs_csv.parent_path();
+    const auto root = fs::path(pairs_csv).parent_path();
     const auto started = std::chrono::steady_clock::now();
     json result = detect_only ? run_detect_only(port, concurrency, root, pairs)
                               : run_accuracy(port, concurrency, root, pairs);

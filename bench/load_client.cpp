@@ -6,7 +6,6 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -17,8 +16,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "keep_alive_clients.hpp"
 
 namespace {
 
@@ -101,32 +101,20 @@ int main(int argc, char** argv) {
       nlohmann::json{{"img1", photo(img1, pixels, w1, h1)}, {"img2", photo(img2, pixels, w2, h2)}}.dump();
 
   const long rss_before = pid ? rss_kib(pid) : -1;
-  std::atomic<int> next{0};
   std::mutex mutex;
   std::vector<double> latencies_ms;
   std::map<int, int> statuses;
   const auto started = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t) {
-    threads.emplace_back([&] {
-      httplib::Client client("127.0.0.1", port);
-      client.set_keep_alive(true);
-      client.set_read_timeout(std::chrono::seconds(120));
-      std::vector<double> mine;
-      std::map<int, int> mine_status;
-      while (next.fetch_add(1) < requests) {
+  facematch::bench::run_on_keep_alive_clients(
+      port, concurrency, static_cast<std::size_t>(requests), [&](httplib::Client& client, std::size_t) {
         const auto t0 = std::chrono::steady_clock::now();
         const auto r = client.Post("/verify", body, "application/json");
-        mine.push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        ++mine_status[r ? r->status : -1];
-      }
-      std::lock_guard lock(mutex);
-      latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
-      for (const auto& [s, n] : mine_status) statuses[s] += n;
-    });
-  }
-  for (auto& t : threads) t.join();
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        std::lock_guard lock(mutex);  // after the request: the clock never measures the wait for it
+        latencies_ms.push_back(ms);
+        ++statuses[r ? r->status : -1];
+      });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const long rss_after = pid ? rss_kib(pid) : -1;
 
