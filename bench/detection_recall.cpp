@@ -256,7 +256,10 @@ RecallSetResult run_recall_set(const Context& ctx, const std::string& dir, std::
   std::vector<recall::Variant> variants;
   for (auto& v : recall::standard_variants())
     if (only.empty() || std::find(only.begin(), only.end(), v.name) != only.end()) variants.push_back(v);
-  if (variants.empty()) throw Error(ErrorCode::invalid_argument, "--variants names no known variant");
+  for (const auto& name : only)
+    if (std::none_of(variants.begin(), variants.end(),
+                     [&](const recall::Variant& v) { return v.name == name; }))
+      throw Error(ErrorCode::invalid_argument, "--variants: no variant " + name);
 
   RecallSetResult result;
   for (const auto& v : variants) result.variants.emplace_back().name = v.name;
