@@ -1,45 +1,57 @@
 #!/usr/bin/env bash
-# Detection recall of each detector variant in README "Detection recall": photos with a face found,
-# faces found of those expected, faces on photos without one, and detector time per photo (1 thread).
+# Detection recall (README "Detection recall", issue 12): the recall set built from calibration photos
+# (variants of photos whose face is known), ../shared/faces, and faces reported on inputs without one,
+# for the default pipeline and, for comparison, face-api's two detectors in it (1 thread).
 #
-#   tools/detection-recall.sh [BUILD_DIR] [N]
+#   tools/detection-recall.sh [BUILD_DIR] [LIMIT] [FLAGS...]
 #
-# BUILD_DIR defaults to build/release; N (default 1000) is how many calibration pairs' photos to use
-# (the photos of the first N rows of ../shared/calibration/pairs.csv; 0 = all 2,756 photos).
-# Prints one JSON line per variant and data set.
+# BUILD_DIR defaults to build/release; LIMIT (default 300) is how many calibration photos the recall set
+# starts from; FLAGS are added to every run (e.g. --verbose to list every miss, --variants rot90,dark).
+# Prints each run's JSON lines and tables, then the recall of every variant side by side; each run's
+# output is also kept in build/detection-recall/ (DETECTION_RECALL_OUT overrides).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=${1:-build/release}
-pairs=${2:-1000}
+limit=${2:-300}
+shift $(($# < 2 ? $# : 2))
 bin=$build/bench/detection_recall
 shared=${FACEMATCH_SHARED:-../shared}
-[[ -x $bin ]] || { echo "missing $bin: build the project first (cmake --build $build)" >&2; exit 2; }
-[[ -f $shared/faces/manifest.csv ]] || { echo "missing $shared/faces (set FACEMATCH_SHARED)" >&2; exit 2; }
-
-list=$(mktemp)
-trap 'rm -f "$list"' EXIT
-if ((pairs > 0)); then
-  tail -n +2 "$shared/calibration/pairs.csv" | head -n "$pairs" | awk -F, '{print $1; print $2}' | sort -u |
-    sed "s|^|$shared/calibration/|" >"$list"
-else
-  ls "$shared"/calibration/celeba/*/*.jpg >"$list"
-fi
+out=${DETECTION_RECALL_OUT:-$build/detection-recall}
+[[ -x $bin ]] || { echo "missing $bin: cmake --build $build --target detection_recall" >&2; exit 2; }
+[[ -f $shared/faces/manifest.csv && -f $shared/calibration/identities.csv ]] ||
+  { echo "missing $shared/faces or $shared/calibration (set FACEMATCH_SHARED)" >&2; exit 2; }
+mkdir -p "$out"
 
 export OMP_NUM_THREADS=1
-variants=(
-  "--detector ssd"
+configs=(
+  ""               # recommended_pipeline(): cascade + low-light retry
+  "--detector ssd" # face-api's SSD (with the pipeline's low-light retry, as `facematch --detector ssd`)
   "--detector tiny"
-  "--detector cascade"
-  "--detector ssd --fallback"
-  "--detector ssd --retry-low-light"
-  "--detector ssd --tile-min-side 1024"
-  "--detector cascade --retry-low-light"
-  "--detector cascade --retry-low-light --tile-min-side 1024"
 )
-for v in "${variants[@]}"; do
-  # shellcheck disable=SC2086 # each variant is a list of flags
-  echo "{\"set\":\"faces\",\"variant\":\"$v\",\"result\":$("$bin" models --faces "$shared/faces" $v)}"
-  # shellcheck disable=SC2086
-  echo "{\"set\":\"calibration\",\"variant\":\"$v\",\"result\":$("$bin" models --list "$list" $v)}"
+files=()
+for config in "${configs[@]}"; do
+  name=${config:-default}
+  name=${name//--detector /}
+  file=$out/$name.txt
+  start=$SECONDS
+  # shellcheck disable=SC2086 # a config is a list of flags
+  "$bin" models --calibration "$shared/calibration" --limit "$limit" --faces "$shared/faces" $config "$@" |
+    tee "$file"
+  echo "($name: $((SECONDS - start)) s)"
+  files+=("$file")
 done
+
+if command -v jq >/dev/null; then
+  echo
+  echo "## Recall per variant (photos whose known face was found)"
+  echo
+  header="| variant |" rule="| --- |"
+  for config in "${configs[@]}"; do header+=" ${config:-default} |" rule+=" --- |"; done
+  echo "$header"
+  echo "$rule"
+  grep -h '^{"set":"recall"' "${files[@]}" |
+    jq -rs '(map(.variant) | reduce .[] as $v ([]; if any(.[]; . == $v) then . else . + [$v] end)) as $order
+      | $order[] as $v | [.[] | select(.variant == $v)]
+      | "| \($v) | " + (map("\(.matched)/\(.photos) (\(.recall * 1000 | round / 10)%)") | join(" | ")) + " |"'
+fi

@@ -1,0 +1,64 @@
+// The recall set of bench/detection_recall (issue 12, "find every face a person can see"): variants of a
+// photo whose face is known, each with the face's box carried along; the rule for a detection to count
+// as that face; and inputs that hold no face. Built in memory, never written to disk.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+namespace facematch::recall {
+
+// An RGB image (CV_8UC3) and where its face is, in its pixels.
+struct FaceImage {
+  cv::Mat rgb;
+  cv::Rect2d face;
+};
+
+// The side of a face box for cropping and size comparisons: the longer one, so crops hold the whole box.
+double box_side(const cv::Rect2d& box);
+double iou(const cv::Rect2d& a, const cv::Rect2d& b);
+// A detection is the known face when IoU >= 0.3, or when the face's centre lies inside the detected box
+// and the box's side is within 0.5x-2x of the face's (detectors frame a rolled or squashed face
+// differently, and the cascade's two detectors frame faces differently from each other).
+bool matches_face(const cv::Rect2d& detected, const cv::Rect2d& face);
+
+// A square of `side_factor` times the face's side centred on the face (black where it leaves the
+// photo), resized to out_size x out_size.
+FaceImage crop_around_face(const FaceImage& photo, double side_factor, int out_size);
+// The whole photo resized to out_size x out_size ignoring its aspect ratio (cv::resize INTER_LINEAR, as
+// the original API's clients do).
+FaceImage squash(const FaceImage& photo, int out_size);
+// The photo rotated by `degrees` about the face's centre, counter-clockwise for positive angles
+// (cv::getRotationMatrix2D's sign), on a canvas grown so that no pixel is cut. The face's box keeps its
+// size (the face does not grow, only turns) and moves with its centre.
+FaceImage roll(const FaceImage& photo, double degrees);
+// The photo turned by cv::rotate: 1 = 90 degrees clockwise, 2 = 180, 3 = 270 (90 counter-clockwise).
+FaceImage turn(const FaceImage& photo, int quarter_turns_clockwise);
+// The photo downscaled (INTER_AREA) so that the face box is `face_width` pixels wide.
+FaceImage shrink_face_to(const FaceImage& photo, int face_width);
+// The photo darkened like a photo taken in the dark: gamma `gamma` on each channel, multiplied down to a
+// mean luma (BT.601) of `mean_luma`, plus Gaussian sensor noise of `noise_sigma` from `seed`.
+FaceImage darken(const FaceImage& photo, double mean_luma, double gamma, double noise_sigma,
+                 std::uint64_t seed);
+
+double mean_luma(const cv::Mat& rgb);
+
+struct Variant {
+  std::string name;
+  std::function<FaceImage(const FaceImage&)> make;
+};
+// Every variant of issue 12, in report order; "original" (the photo unchanged) first.
+std::vector<Variant> standard_variants();
+
+struct NamedImage {
+  std::string name;
+  cv::Mat rgb;
+};
+// Synthetic inputs without a face: uniform noise, flat, gradient and checkerboard images, and
+// `face_photo` blurred beyond recognition (Gaussian sigma 20), each named by its kind and size.
+std::vector<NamedImage> synthetic_non_faces(const cv::Mat& face_photo);
+
+}  // namespace facematch::recall
