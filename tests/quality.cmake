@@ -1,1 +1,2 @@
 facematch_test(test_quality_detect test_quality_detect.cpp)
+facematch_test(test_quality test_quality.cpp)
