@@ -14,11 +14,7 @@ namespace fm = facematch;
 
 namespace {
 
-cv::Mat photo(const std::string& name) {
-  const auto path = fm::testing::shared_dir() / "faces" / name;
-  fm::testing::require_file(path, "the labelled photos live in ../shared/faces (or $FACEMATCH_SHARED/faces)");
-  return fm::read_image(path);
-}
+cv::Mat photo(const std::string& name) { return fm::testing::shared_photo(name); }
 
 std::vector<fm::Detection> detect(const cv::Mat& rgb, const fm::DetectorOptions& options) {
   return fm::make_detector(fm::testing::shared_models(), options)->detect(rgb);

@@ -8,6 +8,8 @@
 
 #include <openssl/evp.h>
 
+#include "facematch/image.hpp"
+
 namespace facematch::testing {
 namespace {
 
@@ -22,6 +24,12 @@ std::filesystem::path models_dir() { return env_or("FACEMATCH_MODELS", FACEMATCH
 std::filesystem::path shared_dir() { return env_or("FACEMATCH_SHARED", FACEMATCH_SOURCE_DIR "/../shared"); }
 std::filesystem::path testdata_dir() { return env_or("FACEMATCH_TESTDATA", FACEMATCH_BINARY_DIR "/testdata"); }
 std::filesystem::path golden_dir() { return FACEMATCH_SOURCE_DIR "/tests/golden"; }
+
+cv::Mat shared_photo(const std::string& name) {
+  const auto path = shared_dir() / "faces" / name;
+  require_file(path, "the labelled photos live in ../shared/faces (or $FACEMATCH_SHARED/faces)");
+  return read_image(path);
+}
 
 std::shared_ptr<const Models> shared_models() {
   static std::once_flag once;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 
 #include "facematch/models.hpp"
 
@@ -23,6 +24,10 @@ std::filesystem::path shared_dir();
 std::filesystem::path testdata_dir();
 // <source>/tests/golden: committed reference outputs.
 std::filesystem::path golden_dir();
+
+// A labelled photo of shared_dir()/faces decoded to RGB (read_image); says where the photos live when
+// it is missing.
+cv::Mat shared_photo(const std::string& name);
 
 // The models, loaded once per test process.
 std::shared_ptr<const Models> shared_models();
