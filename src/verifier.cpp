@@ -237,6 +237,7 @@ struct ImageJob {
   cv::Mat image;  // the decoded image, or a header sharing the caller's
   int scale = 1;  // image is 1/scale of the original (reduced decoding)
   std::vector<Detection> detections;
+  std::vector<cv::Mat> similarity_chips;  // chip of each face, made for its quality
   ImageAnalysis result;
 };
 
@@ -330,19 +331,50 @@ void locate_landmarks(Stages& stages, std::span<ImageJob* const> jobs) {
   }
 }
 
+// Quality of every face, from the similarity chip its sharpness was calibrated on (quality.hpp).
+void assess_quality(ImageJob& job) {
+  for (const auto& face : job.result.faces) {
+    job.similarity_chips.push_back(extract_chip(job.image, face, AlignMode::similarity));
+    auto q = assess_face_quality(job.image, face, job.similarity_chips.back());
+    q.interocular_px *= job.scale;
+    job.result.quality.push_back(std::move(q));
+  }
+}
+
 // The policy's face among those a person could compare; Error{low_quality} when every face found is cut
-// off by the image's edge, so that half a face never decides a verdict.
-std::size_t choose_comparable_face(const std::vector<Face>& faces, const cv::Mat& image, FacePolicy policy) {
+// off by the image's edge or blurred beyond recognition, so that such a face never decides a verdict.
+std::size_t choose_comparable_face(const ImageJob& job, const PipelineOptions& options) {
+  const auto& faces = job.result.faces;
   if (faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
-  const auto comparable = [&](std::size_t i) {
-    return inner_face_outside_fraction(faces[i], image.cols, image.rows) <= kMaxInnerFaceOutside;
+  const auto cut_off = [&](std::size_t i) {
+    return inner_face_outside_fraction(faces[i], job.image.cols, job.image.rows) > kMaxInnerFaceOutside;
   };
-  const std::size_t chosen = choose_among(faces, policy, comparable);
-  if (chosen == faces.size())
+  const auto face_shaped = [&](std::size_t i) {
+    const auto& box = faces[i].detection.box;
+    return job.result.quality.at(i).interocular_px / job.scale >=
+           kMinInterocularToBoxSide * std::max(box.width, box.height);
+  };
+  const auto comparable = [&](std::size_t i) {
+    return face_shaped(i) && !cut_off(i) && job.result.quality.at(i).sharpness >= kExtremeBlurSharpness;
+  };
+  const std::size_t chosen = choose_among(faces, options.face_policy, comparable);
+  if (chosen == faces.size()) {
+    const std::string subject = faces.size() == 1 ? "the face is" : "every face is";
+    if (!face_shaped(0))
+      throw Error(ErrorCode::no_face,
+                  "no face found in the image (what the detector found has no face's "
+                  "landmarks: eyes, nose and mouth)");
     throw Error(ErrorCode::low_quality,
-                std::string(faces.size() == 1 ? "the face is" : "every face is") +
-                    " cut off by the image's edge (eyes, nose or mouth outside the photo); send a photo "
-                    "that shows the whole face");
+                cut_off(0) ? subject +
+                                 " cut off by the image's edge (eyes, nose or mouth outside the photo); "
+                                 "send a photo that shows the whole face"
+                           : subject + " too blurred to compare; send a sharper photo");
+  }
+  const auto& quality = job.result.quality.at(chosen);
+  if (options.require_acceptable_quality && !quality.acceptable())
+    throw Error(ErrorCode::low_quality, "the face's quality is too poor (" + quality.reasons_text() +
+                                            "); send a sharper, larger, frontal, well-lit photo, or "
+                                            "compare without requiring quality");
   return chosen;
 }
 
@@ -353,13 +385,14 @@ void embed_faces(Stages& stages, std::span<ImageJob* const> jobs, const Pipeline
   std::vector<std::size_t> chips_per_job;
   for (ImageJob* job : jobs) {
     auto& r = job->result;
-    with_label(job->label,
-               [&] { r.chosen = choose_comparable_face(r.faces, job->image, options.face_policy); });
+    with_label(job->label, [&] { r.chosen = choose_comparable_face(*job, options); });
     const auto t = std::chrono::steady_clock::now();
     const std::size_t before = chips.size();
     for (std::size_t i = 0; i < r.faces.size(); ++i)
       if (embed_all_faces || i == r.chosen)
-        chips.push_back(extract_chip(job->image, r.faces[i], options.align));
+        chips.push_back(options.align == AlignMode::similarity
+                            ? job->similarity_chips.at(i)
+                            : extract_chip(job->image, r.faces[i], options.align));
     chips_per_job.push_back(chips.size() - before);
     r.times.align_ms = elapsed_ms(t);
   }
@@ -398,6 +431,7 @@ void run_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOpt
   detect_jobs(worker, jobs, options, precision);
   Stages& stages = worker.stages(precision);
   locate_landmarks(stages, jobs);
+  for (ImageJob* job : jobs) assess_quality(*job);
   embed_faces(stages, jobs, options, embed_all_faces);
   for (ImageJob* job : jobs) {
     job->result.precision = precision;
@@ -429,6 +463,7 @@ ImageAnalysis detect_job(Verifier::Pool& pool, int threads, ImageJob job, const 
     const Precision precision = resolve_precision(options.precision);
     detect_jobs(worker, jobs, options, precision);
     locate_landmarks(worker.stages(precision), jobs);
+    assess_quality(job);
     to_full_size_coordinates(job);
     job.result.precision = precision;
     return std::move(job.result);
@@ -542,7 +577,9 @@ void Verifier::warm_up(const PipelineOptions& options) const {
     job.detections = {{cv::Rect2d(0, 0, rgb.cols, rgb.rows), 1.f}};
     Stages& stages = worker.stages(precision);
     locate_landmarks(stages, jobs);
-    embed_faces(stages, jobs, options, /*embed_all_faces=*/false);
+    assess_quality(job);
+    // Straight to the net: the face-choosing rules would rightly refuse this smooth, blur-like image.
+    (void)stages.embedder.embed(job.similarity_chips, options.flip_average);
     return 0;
   });
 }

@@ -16,7 +16,7 @@ struct NonFace {
 
 // Uniform noise (two different seeds), flat white, black and grey, horizontal and radial gradients,
 // 8- and 32-pixel checkerboards, all 224x224 like the original API's inputs; obama_1.jpg under a
-// Gaussian blur of sigma 20; the left half of obama_1.jpg's face only; the penguin drawing and the
+// Gaussian blur of sigma 6 and 20; the left half of obama_1.jpg's face only; the penguin drawing and the
 // grass photo of ../shared/faces.
 std::vector<NonFace> non_faces();
 

@@ -4,9 +4,9 @@
 
 #include <array>
 #include <cstdio>
-#include <tuple>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <tuple>
 
 #include "engine/executor.hpp"
 #include "test_support.hpp"
@@ -75,8 +75,8 @@ TEST(Cli, JsonHasTheDocumentedFields) {
 // stay close to those of auto.
 TEST(Cli, Int8PrecisionKeepsTheVerdicts) {
   if (!facematch::engine::cpu_has_native_int8()) GTEST_SKIP() << "no VNNI/AMX: int8 is refused here";
-  for (const auto& [a, b, verdict] : {std::tuple{"obama_1.jpg", "obama_2.jpg", "Yes"},
-                                      std::tuple{"obama_1.jpg", "biden_1.jpg", "No"}}) {
+  for (const auto& [a, b, verdict] :
+       {std::tuple{"obama_1.jpg", "obama_2.jpg", "Yes"}, std::tuple{"obama_1.jpg", "biden_1.jpg", "No"}}) {
     const auto automatic = run("verify --json " + face(a) + " " + face(b));
     const auto int8 = run("verify --json --precision int8 " + face(a) + " " + face(b));
     ASSERT_EQ(int8.exit_code, automatic.exit_code) << int8.err;
@@ -154,4 +154,27 @@ TEST(Cli, RecallOptionsReachTheDetector) {
   EXPECT_EQ(nlohmann::json::parse(by_default.out)["faces"].size(), 1u);
   EXPECT_EQ(nlohmann::json::parse(by_default.out)["detector"], "cascade");
   EXPECT_EQ(run("detect --tile-min-side -1 " + face("lowlight_1.jpg")).exit_code, 2);
+}
+
+TEST(Cli, EveryFaceHasItsQualityAndMinQualityRefusesAPoorOne) {
+  const auto detect = run("detect --json " + face("lowlight_1.jpg"));
+  ASSERT_EQ(detect.exit_code, 0) << detect.err;
+  const auto j = nlohmann::json::parse(detect.out);
+  ASSERT_EQ(j["faces"].size(), 1u) << detect.out;
+  const auto& quality = j["faces"][0]["quality"];
+  EXPECT_GT(quality["interocular_px"].get<double>(), 100) << quality;
+  EXPECT_EQ(quality["reasons"], nlohmann::json::array({"dark"})) << quality;
+
+  // Advice by default: the verdict is given; --min-quality makes the dark face an error naming it.
+  const auto advised = run("verify " + face("lowlight_1.jpg") + " " + face("obama_1.jpg"));
+  EXPECT_EQ(advised.exit_code, 1) << advised.err;
+  const auto refused = run("verify --min-quality " + face("lowlight_1.jpg") + " " + face("obama_1.jpg"));
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(
+      refused.err.find("low_quality: " + face("lowlight_1.jpg") + ": the face's quality is too poor (dark)"),
+      std::string::npos)
+      << refused.err;
+  // A good face passes the same requirement.
+  const auto good = run("verify --min-quality " + face("obama_1.jpg") + " " + face("obama_2.jpg"));
+  EXPECT_EQ(good.exit_code, 0) << good.err;
 }

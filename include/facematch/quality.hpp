@@ -51,6 +51,8 @@ struct FaceQuality {
   std::vector<std::string> reasons;
 
   bool acceptable() const { return reasons.empty(); }
+  // "blurred, profile": the reasons for messages.
+  std::string reasons_text() const;
 };
 
 // A face gets a reason when its measure is beyond the threshold (strictly below a minimum or above a

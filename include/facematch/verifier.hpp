@@ -28,6 +28,7 @@
 #include "facematch/face.hpp"
 #include "facematch/image.hpp"
 #include "facematch/models.hpp"
+#include "facematch/quality.hpp"
 
 namespace facematch {
 
@@ -58,6 +59,9 @@ struct PipelineOptions {
   // from the full-size image. 0 = always full size. Faces are reported in full-size coordinates
   // either way (README "Reduced decoding").
   int reduced_decode_min_side = 0;
+  // A compared face with any quality reason (quality.hpp: too_small, blurred, profile, ...) is an
+  // Error{low_quality} naming the image and the reasons, instead of advice in the answer.
+  bool require_acceptable_quality = false;
 };
 
 // What the CLI and the service run unless told otherwise, and what the built-in operating points were
@@ -71,11 +75,17 @@ PipelineOptions recommended_pipeline();
 // FacePolicy::error when there is more than one.
 std::size_t choose_face(const std::vector<Face>& faces, FacePolicy policy);
 
-// A face is only compared when a person could compare it: when more than this fraction of its
+// A face is only compared when a person could compare it: not blurred beyond kExtremeBlurSharpness
+// (quality.hpp), and not cut off: when more than this fraction of its
 // inner-face landmarks (17-67: brows, eyes, nose, mouth) lie outside the image, it is cut off. Measured
 // on ../shared/faces: obama_partial_face.jpg (face at the left edge, a genuine pair in pairs.csv) has
 // 8 of 51 outside (16%); obama_1.jpg cut at the nose 21 of 51 (41%), and matched obama_2 at 0.46.
 inline constexpr double kMaxInnerFaceOutside = 0.25;
+// Nor when its eyes are implausibly close for its box: the landmark net found no face's shape in it.
+// Interocular distance / longer box side, measured on the faces of 400 calibration photos and
+// ../shared/faces: frontal to three-quarter faces 0.20 and up, the two lowest 0.092 (yaw 76 degrees) and
+// 0.109 (yaw 46, a small background face); an 8-pixel checkerboard that SSD scores 0.89: 0.017.
+inline constexpr double kMinInterocularToBoxSide = 0.08;
 // The fraction of `face`'s inner-face landmarks outside a width x height image.
 double inner_face_outside_fraction(const Face& face, int width, int height);
 
@@ -86,6 +96,7 @@ struct StageTimes {
 struct ImageAnalysis {
   int width = 0, height = 0;
   std::vector<Face> faces;            // every face found, in detector order (highest score first)
+  std::vector<FaceQuality> quality;   // quality[i] of faces[i]; interocular_px in full-size pixels
   std::size_t chosen = 0;             // index into faces of the face the policy picked
   std::vector<Embedding> embeddings;  // embeddings[i] for faces[i] when all faces were embedded,
                                       // else one entry for faces[chosen]

@@ -26,6 +26,7 @@ PipelineOptions CommonOptions::pipeline() const {
   if (reduced_decode_min_side < 0)
     throw Error(ErrorCode::invalid_argument, "--reduced-decode-min-side must be 0 (off) or positive");
   o.reduced_decode_min_side = reduced_decode_min_side;
+  o.require_acceptable_quality = min_quality;
   return o;
 }
 
@@ -70,6 +71,9 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
                    "Face compared when several are found: largest, best or error")
         ->capture_default_str();
   }
+  cmd.add_flag("--min-quality", o.min_quality,
+               "Refuse (exit 2, low_quality) a compared face with any quality reason: too_small, blurred, "
+               "profile, tilted, rotated, dark, overexposed, cut_off");
   cmd.add_flag("--json", o.json, "Print JSON");
 }
 

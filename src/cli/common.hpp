@@ -30,6 +30,7 @@ struct CommonOptions {
   double border_retry = recommended_pipeline().detector.border_retry_fraction;
   float cascade_sure_score = recommended_pipeline().detector.cascade_sure_score;
   int reduced_decode_min_side = recommended_pipeline().reduced_decode_min_side;
+  bool min_quality = false;
   bool json = false;
 
   PipelineOptions pipeline() const;

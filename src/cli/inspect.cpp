@@ -49,12 +49,9 @@ int run_embed(const CommonOptions& o, const std::vector<std::string>& images) {
   Verifier verifier(load_models(o), 1);
   for (const auto& path : images) {
     const auto analysis = verifier.analyze_file(path, options, /*embed_all_faces=*/true);
-    nlohmann::json faces = nlohmann::json::array();
-    for (std::size_t i = 0; i < analysis.faces.size(); ++i) {
-      auto f = report::face_json(analysis.faces[i]);
-      f["descriptor"] = analysis.embeddings[i].values;
-      faces.push_back(std::move(f));
-    }
+    auto faces = report::faces_json(analysis);
+    for (std::size_t i = 0; i < analysis.faces.size(); ++i)
+      faces[i]["descriptor"] = analysis.embeddings[i].values;
     const nlohmann::json line = {{"image", path},
                                  {"model", kEmbeddingModelId},
                                  {"align", to_string(options.align)},
@@ -85,8 +82,7 @@ int run_detect(const CommonOptions& o, const std::string& image, const std::opti
   const auto analysis = verifier.detect_file(image, options);
   const auto& faces = analysis.faces;
   if (o.json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& f : faces) list.push_back(report::face_json(f));
+    const auto list = report::faces_json(analysis);
     std::cout << nlohmann::json{{"image", image},
                                 {"width", analysis.width},
                                 {"height", analysis.height},
@@ -98,8 +94,9 @@ int run_detect(const CommonOptions& o, const std::string& image, const std::opti
     std::printf("%zu face(s) in %s (%dx%d)\n", faces.size(), image.c_str(), analysis.width, analysis.height);
     for (const auto& f : faces) {
       const auto& b = f.detection.box;
-      std::printf("  x=%.1f y=%.1f w=%.1f h=%.1f score=%.3f\n", b.x, b.y, b.width, b.height,
-                  f.detection.score);
+      const auto& q = analysis.quality.at(static_cast<std::size_t>(&f - faces.data()));
+      std::printf("  x=%.1f y=%.1f w=%.1f h=%.1f score=%.3f quality %s\n", b.x, b.y, b.width, b.height,
+                  f.detection.score, q.acceptable() ? "ok" : ("poor: " + q.reasons_text()).c_str());
     }
   }
   if (draw) draw_faces(image, faces, *draw, options.limits);

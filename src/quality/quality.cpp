@@ -206,4 +206,13 @@ nlohmann::json to_json(const FaceQuality& q) {
           {"cut_off", q.cut_off}};
 }
 
+std::string FaceQuality::reasons_text() const {
+  std::string out;
+  for (const auto& reason : reasons) {
+    if (!out.empty()) out += ", ";
+    out += reason;
+  }
+  return out;
+}
+
 }  // namespace facematch

@@ -19,11 +19,18 @@ nlohmann::json times_json(const StageTimes& t) {
           {"embed", t.embed_ms}};
 }
 
-nlohmann::json analysis_json(const ImageAnalysis& a) {
+nlohmann::json faces_json(const ImageAnalysis& a) {
   nlohmann::json faces = nlohmann::json::array();
-  for (const auto& f : a.faces) faces.push_back(face_json(f));
+  for (std::size_t i = 0; i < a.faces.size(); ++i) {
+    faces.push_back(face_json(a.faces[i]));
+    if (i < a.quality.size()) faces.back()["quality"] = to_json(a.quality[i]);
+  }
+  return faces;
+}
+
+nlohmann::json analysis_json(const ImageAnalysis& a) {
   nlohmann::json j = {
-      {"width", a.width}, {"height", a.height}, {"faces", std::move(faces)}, {"chosen_face", a.chosen}};
+      {"width", a.width}, {"height", a.height}, {"faces", faces_json(a)}, {"chosen_face", a.chosen}};
   if (a.decode_scale > 1) j["decode_scale"] = a.decode_scale;
   j["precision"] = to_string(a.precision);
   return j;

@@ -12,6 +12,8 @@ nlohmann::json face_json(const Face& face);
 nlohmann::json times_json(const StageTimes& times);
 // width, height, faces (box, score, landmarks), chosen face index, precision, and stage times.
 nlohmann::json analysis_json(const ImageAnalysis& analysis);
+// Every face of `analysis` (face_json) with its "quality" object.
+nlohmann::json faces_json(const ImageAnalysis& analysis);
 // verified, match ("Yes"/"No"), distance, threshold, model, detector, align, precision, img1/img2
 // analyses, time_ms.
 nlohmann::json verification_json(const Verification& v);

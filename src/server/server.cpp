@@ -314,8 +314,7 @@ struct Service::Impl {
     const auto analysis = labelled("img", [&] { return verifier.detect_encoded(r.images[0], options); });
     metrics.observe_total(seconds_since(started));
     metrics.add_faces(analysis.faces.size());
-    json list = json::array();
-    for (const auto& f : analysis.faces) list.push_back(report::face_json(f));
+    const auto list = report::faces_json(analysis);
     send_json(
         res, 200,
         {{"width", analysis.width},
