@@ -110,6 +110,7 @@ const std::vector<DetectorFlag>& detector_flags() {
       field_flag("fallback", "fallback_other", &DetectorOptions::fallback_other),
       field_flag("tile-min-side", "tile_min_side", &DetectorOptions::tile_min_side),
       field_flag("sure", "cascade_sure_score", &DetectorOptions::cascade_sure_score),
+      field_flag("border-retry", "border_retry_fraction", &DetectorOptions::border_retry_fraction),
   };
   return flags;
 }

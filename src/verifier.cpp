@@ -127,6 +127,8 @@ std::string_view to_string(FacePolicy policy) {
       return "best";
     case FacePolicy::error:
       return "error";
+    case FacePolicy::best_match:
+      return "best_match";
   }
   return "largest";
 }
@@ -135,8 +137,9 @@ FacePolicy parse_face_policy(std::string_view name) {
   if (name == "largest") return FacePolicy::largest;
   if (name == "best") return FacePolicy::best;
   if (name == "error") return FacePolicy::error;
+  if (name == "best_match") return FacePolicy::best_match;
   throw Error(ErrorCode::invalid_argument,
-              "unknown face policy '" + std::string(name) + "' (use largest, best or error)");
+              "unknown face policy '" + std::string(name) + "' (use largest, best, error or best_match)");
 }
 
 const Embedding& ImageAnalysis::chosen_embedding() const {
@@ -238,6 +241,7 @@ struct ImageJob {
   int scale = 1;  // image is 1/scale of the original (reduced decoding)
   std::vector<Detection> detections;
   std::vector<cv::Mat> similarity_chips;  // chip of each face, made for its quality
+  bool embed_all = false;                 // every face, not only the chosen one
   ImageAnalysis result;
 };
 
@@ -343,7 +347,7 @@ void assess_quality(ImageJob& job) {
 
 // The policy's face among those a person could compare; Error{low_quality} when every face found is cut
 // off by the image's edge or blurred beyond recognition, so that such a face never decides a verdict.
-std::size_t choose_comparable_face(const ImageJob& job, const PipelineOptions& options) {
+std::size_t choose_comparable_face(ImageJob& job, const PipelineOptions& options) {
   const auto& faces = job.result.faces;
   if (faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
   const auto cut_off = [&](std::size_t i) {
@@ -357,7 +361,12 @@ std::size_t choose_comparable_face(const ImageJob& job, const PipelineOptions& o
   const auto comparable = [&](std::size_t i) {
     return face_shaped(i) && !cut_off(i) && job.result.quality.at(i).sharpness >= kExtremeBlurSharpness;
   };
-  const std::size_t chosen = choose_among(faces, options.face_policy, comparable);
+  auto& marks = job.result.comparable;
+  marks.clear();
+  for (std::size_t i = 0; i < faces.size(); ++i) marks.push_back(comparable(i));
+  const FacePolicy picking =
+      options.face_policy == FacePolicy::best_match ? FacePolicy::largest : options.face_policy;
+  const std::size_t chosen = choose_among(faces, picking, [&](std::size_t i) { return marks[i]; });
   if (chosen == faces.size()) {
     const std::string subject = faces.size() == 1 ? "the face is" : "every face is";
     if (!face_shaped(0))
@@ -389,7 +398,7 @@ void embed_faces(Stages& stages, std::span<ImageJob* const> jobs, const Pipeline
     const auto t = std::chrono::steady_clock::now();
     const std::size_t before = chips.size();
     for (std::size_t i = 0; i < r.faces.size(); ++i)
-      if (embed_all_faces || i == r.chosen)
+      if (embed_all_faces || job->embed_all || i == r.chosen)
         chips.push_back(options.align == AlignMode::similarity
                             ? job->similarity_chips.at(i)
                             : extract_chip(job->image, r.faces[i], options.align));
@@ -506,12 +515,25 @@ Verification verify_jobs(Verifier::Pool& pool, int threads, ImageJob first, Imag
                          const PipelineOptions& options, double threshold) {
   check_threshold(threshold);
   const auto started = std::chrono::steady_clock::now();
+  const bool best_match = options.face_policy == FacePolicy::best_match;
+  second.embed_all = best_match;
   with_worker(pool, threads, [&](Worker& worker) {
     ImageJob* const jobs[] = {&first, &second};
     run_jobs(worker, jobs, options, /*embed_all_faces=*/false);
     return 0;
   });
   Verification v;
+  v.face_policy = options.face_policy;
+  if (best_match) {
+    auto& s = second.result;
+    for (std::size_t i = 0; i < s.faces.size(); ++i)
+      v.second_face_distances.push_back(
+          s.comparable.at(i) ? euclidean_distance(first.result.chosen_embedding(), s.embeddings.at(i))
+                             : std::numeric_limits<double>::quiet_NaN());
+    // The policy's first pick is comparable, so it has a distance; NaN never compares smaller.
+    for (std::size_t i = 0; i < s.faces.size(); ++i)
+      if (v.second_face_distances[i] < v.second_face_distances[s.chosen]) s.chosen = i;
+  }
   v.distance = euclidean_distance(first.result.chosen_embedding(), second.result.chosen_embedding());
   v.threshold = threshold;
   v.verified = is_match(v.distance, threshold);

@@ -178,3 +178,26 @@ TEST(Cli, EveryFaceHasItsQualityAndMinQualityRefusesAPoorOne) {
   const auto good = run("verify --min-quality " + face("obama_1.jpg") + " " + face("obama_2.jpg"));
   EXPECT_EQ(good.exit_code, 0) << good.err;
 }
+
+TEST(Cli, VerifyFindsThePersonAmongTheFacesOfAGroupPhotoAndSaysWhichFace) {
+  // Biden is the smaller of the two faces: the largest-face rule compared Obama and said No silently.
+  const auto r = run("verify --json " + face("biden_1.jpg") + " " + face("multi_obama_biden.jpg"));
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["face_policy"], "best_match");
+  const auto& faces = j["img2"]["faces"];
+  ASSERT_EQ(faces.size(), 2u);
+  const auto chosen = j["img2"]["chosen_face"].get<std::size_t>();
+  EXPECT_LT(faces[chosen]["distance"].get<double>(), 0.6);
+  EXPECT_GT(faces[1 - chosen]["distance"].get<double>(), 0.6);
+  EXPECT_DOUBLE_EQ(j["distance"].get<double>(), faces[chosen]["distance"].get<double>());
+  ASSERT_EQ(j["warnings"].size(), 1u) << j;
+  EXPECT_EQ(j["warnings"][0],
+            "img2 has 2 faces; face " + std::to_string(chosen) + " (the closest match) was compared");
+
+  const auto largest =
+      run("verify --json --face-policy largest " + face("biden_1.jpg") + " " + face("multi_obama_biden.jpg"));
+  EXPECT_EQ(largest.exit_code, 1) << largest.err;
+  EXPECT_EQ(nlohmann::json::parse(largest.out)["warnings"][0],
+            "img2 has 2 faces; face " + std::to_string(1 - chosen) + " (largest) was compared");
+}

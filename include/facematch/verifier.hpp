@@ -37,6 +37,9 @@ enum class FacePolicy {
   largest,  // the largest box (the usual subject of a photo)
   best,     // the highest detector score
   error,    // more than one face is an Error{too_many_faces}
+  // verify only: the first image's largest face against every face of the second, which answers with
+  // its closest one (AWS CompareFaces, CompreFace): "is this person in that photo?". Elsewhere: largest.
+  best_match,
 };
 std::string_view to_string(FacePolicy policy);
 FacePolicy parse_face_policy(std::string_view name);
@@ -98,6 +101,7 @@ struct ImageAnalysis {
   std::vector<Face> faces;            // every face found, in detector order (highest score first)
   std::vector<FaceQuality> quality;   // quality[i] of faces[i]; interocular_px in full-size pixels
   std::size_t chosen = 0;             // index into faces of the face the policy picked
+  std::vector<bool> comparable;       // comparable[i]: faces[i] may be compared (kMaxInnerFaceOutside ...)
   std::vector<Embedding> embeddings;  // embeddings[i] for faces[i] when all faces were embedded,
                                       // else one entry for faces[chosen]
   int decode_scale = 1;  // the JPEG was decoded at 1/decode_scale (reduced_decode_min_side); faces are
@@ -116,6 +120,10 @@ struct Verification {
   AlignMode align = kDefaultAlignMode;
   Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
   ImageAnalysis first, second;
+  FacePolicy face_policy = FacePolicy::largest;
+  // Under FacePolicy::best_match: the distance of the first image's face to each face of the second,
+  // NaN for a face that cannot be compared; empty under the other policies.
+  std::vector<double> second_face_distances;
   double total_ms = 0;
 };
 

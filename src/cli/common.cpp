@@ -68,7 +68,9 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
                    "Face alignment: similarity (rotation-corrected) or faceapi (face-api's)")
         ->capture_default_str();
     cmd.add_option("--face-policy", o.face_policy,
-                   "Face compared when several are found: largest, best or error")
+                   "Face compared when several are found: best_match (verify: the first photo's largest "
+                   "face against every face of the second, the closest answers), largest, best (detector "
+                   "score) or error")
         ->capture_default_str();
   }
   cmd.add_flag("--min-quality", o.min_quality,

@@ -19,7 +19,9 @@ struct CommonOptions {
   // Defaults: recommended_pipeline() (include/facematch/verifier.hpp).
   std::string detector{to_string(recommended_pipeline().detector.kind)};
   std::string align{to_string(kDefaultAlignMode)};
-  std::string face_policy = "largest";
+  // verify compares the first photo's face with every face of the second (AWS CompareFaces, CompreFace,
+  // deepface do the same); commands that analyse one photo at a time read it as largest.
+  std::string face_policy{to_string(FacePolicy::best_match)};
   float min_score = 0.5f;
   int tiny_size = 416;
   double max_megapixels = 40;

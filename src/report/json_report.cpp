@@ -1,5 +1,7 @@
 #include "report/json_report.hpp"
 
+#include <cmath>
+
 namespace facematch::report {
 
 nlohmann::json face_json(const Face& face) {
@@ -24,6 +26,7 @@ nlohmann::json faces_json(const ImageAnalysis& a) {
   for (std::size_t i = 0; i < a.faces.size(); ++i) {
     faces.push_back(face_json(a.faces[i]));
     if (i < a.quality.size()) faces.back()["quality"] = to_json(a.quality[i]);
+    if (i < a.comparable.size() && !a.comparable[i]) faces.back()["comparable"] = false;
   }
   return faces;
 }
@@ -36,7 +39,38 @@ nlohmann::json analysis_json(const ImageAnalysis& a) {
   return j;
 }
 
+namespace {
+
+nlohmann::json verification_fields(const Verification& v);
+
+// Says which face of a photo with several was compared, so a "No" against a group photo is not silent.
+void add_face_choice_warnings(const Verification& v, nlohmann::json& answer) {
+  nlohmann::json warnings = nlohmann::json::array();
+  const auto note = [&](const char* which, const ImageAnalysis& a, const char* how) {
+    if (a.faces.size() < 2) return;
+    warnings.push_back(std::string(which) + " has " + std::to_string(a.faces.size()) + " faces; face " +
+                       std::to_string(a.chosen) + " (" + how + ") was compared");
+  };
+  const bool best_match = v.face_policy == FacePolicy::best_match;
+  note("img1", v.first, best_match ? "the largest" : std::string(to_string(v.face_policy)).c_str());
+  note("img2", v.second, best_match ? "the closest match" : std::string(to_string(v.face_policy)).c_str());
+  if (!warnings.empty()) answer["warnings"] = std::move(warnings);
+}
+
+}  // namespace
+
 nlohmann::json verification_json(const Verification& v) {
+  auto answer = verification_fields(v);
+  add_face_choice_warnings(v, answer);
+  for (std::size_t i = 0; i < v.second_face_distances.size(); ++i)
+    if (!std::isnan(v.second_face_distances[i]))
+      answer["img2"]["faces"][i]["distance"] = v.second_face_distances[i];
+  return answer;
+}
+
+namespace {
+
+nlohmann::json verification_fields(const Verification& v) {
   return {
       {"verified", v.verified},
       {"match", v.verified ? "Yes" : "No"},
@@ -45,12 +79,15 @@ nlohmann::json verification_json(const Verification& v) {
       {"model", v.model},
       {"detector", to_string(v.detector)},
       {"align", to_string(v.align)},
+      {"face_policy", to_string(v.face_policy)},
       {"precision", to_string(v.precision)},
       {"img1", analysis_json(v.first)},
       {"img2", analysis_json(v.second)},
       {"time_ms",
        {{"img1", times_json(v.first.times)}, {"img2", times_json(v.second.times)}, {"total", v.total_ms}}}};
 }
+
+}  // namespace
 
 nlohmann::json operating_point_json(const ResolvedOperatingPoint& op) {
   nlohmann::json j = {{"name", op.point.name},

@@ -378,7 +378,10 @@ struct Service::Impl {
         parse_legacy_request(req.body, config.pipeline.limits.max_pixels, config.pipeline.limits.min_side);
     ticket.wait_for_worker();
     const auto v = verify_and_record([&] {
-      return verifier.verify(r.truth, r.check, config.pipeline, config.threshold, {"truth", "check"});
+      // Its clients compare two portraits: the largest face of each, as always.
+      auto options = config.pipeline;
+      options.face_policy = FacePolicy::largest;
+      return verifier.verify(r.truth, r.check, options, config.threshold, {"truth", "check"});
     });
     send_json(res, 200, {{"Match", v.verified ? "Yes" : "No"}});
   }
