@@ -307,8 +307,14 @@
         const n = a.faces.length;
         let text;
         if (n === 1) text = "1 face found and compared.";
+        else if (data.face_policy === "best_match" && field === "img2")
+          text = `${n} faces found; the yellow one is the closest match and was compared.`;
         else text = `${n} faces found; the yellow one was compared.`;
-        setNote(slot, text, false);
+        // Quality is advice: the verdict stands, but a poor face makes it less certain.
+        const chosen = a.faces[a.chosen_face];
+        const reasons = chosen && chosen.quality ? chosen.quality.reasons : [];
+        if (reasons.length) text += ` Quality warning: ${reasons.join(", ").replace(/_/g, " ")}.`;
+        setNote(slot, text, reasons.length > 0);
       }
       draw(slot);
     }

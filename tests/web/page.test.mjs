@@ -321,6 +321,30 @@ test("several faces in a photo: every face boxed, the compared one highlighted",
   checkClean();
 });
 
+test("a group photo second: the person is found among its faces and the page says so", async (t) => {
+  const { page, checkClean } = await openPage(t);
+  await choose(page, 1, face("biden_1.jpg"));
+  await choose(page, 2, face("multi_obama_biden.jpg"));
+  const { status, body } = await compare(page);
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.face_policy, "best_match");
+  assert.match(await text(page, "#verdict"), /^Yes\b/);
+  assert.equal(await text(page, "#note-img2"), `${body.img2.faces.length} faces found; the yellow one is the closest match and was compared.`);
+  await assertOverlayAligned(page, 2, body.img2);
+  checkClean();
+});
+
+test("a dark photo: the verdict comes with a quality warning", async (t) => {
+  const { page, checkClean } = await openPage(t);
+  await choose(page, 1, face("lowlight_1.jpg"));
+  await choose(page, 2, face("obama_1.jpg"));
+  const { status, body } = await compare(page);
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.deepEqual(body.img1.faces[body.img1.chosen_face].quality.reasons, ["dark"]);
+  assert.equal(await text(page, "#note-img1"), "1 face found and compared. Quality warning: dark.");
+  checkClean();
+});
+
 test("a photo without a face: the page says which photo has no face", async (t) => {
   const { page, checkClean } = await openPage(t);
   await choose(page, 1, face("obama_1.jpg"));
