@@ -351,7 +351,11 @@ std::size_t choose_comparable_face(ImageJob& job, const PipelineOptions& options
   const auto& faces = job.result.faces;
   if (faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
   const auto cut_off = [&](std::size_t i) {
-    return inner_face_outside_fraction(faces[i], job.image.cols, job.image.rows) > kMaxInnerFaceOutside;
+    const auto& box = faces[i].detection.box;
+    const bool past_the_edge =
+        box.x < 0 || box.y < 0 || box.br().x > job.image.cols || box.br().y > job.image.rows;
+    return inner_face_outside_fraction(faces[i], job.image.cols, job.image.rows) > kMaxInnerFaceOutside ||
+           (past_the_edge && std::abs(job.result.quality.at(i).yaw_deg) > kMaxYawAtTheEdge);
   };
   const auto face_shaped = [&](std::size_t i) {
     const auto& box = faces[i].detection.box;

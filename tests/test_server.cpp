@@ -6,9 +6,11 @@
 #include <atomic>
 #include <future>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <thread>
 
 #include "facematch/operating_point.hpp"
+#include "non_faces.hpp"
 #include "test_server_harness.hpp"
 #include "test_support.hpp"
 
@@ -201,6 +203,35 @@ TEST(Server, OriginalApiRefusesImagesWithoutAFace) {
     EXPECT_EQ(j["Match"], "No") << r->body;
     EXPECT_EQ(j["error"]["code"], "no_face") << r->body;
     expect_cors(r);
+  }
+}
+
+// No route says "same person" for an input without a real face (non_faces.hpp): each against itself (the
+// closest a pair can be) and against a real photo, on /verify as PNG and on the original route as its
+// clients send images.
+TEST(Server, NoRouteMatchesImagesWithoutAFace) {
+  auto c = main_server().client();
+  const auto real = facematch::testing::read_bytes(shared_face("obama_1.jpg"));
+  const std::string real_b64 = base64(std::string(real.begin(), real.end()));
+  const cv::Mat real_bgr = cv::imread(shared_face("obama_1.jpg").string());
+  for (const auto& input : facematch::testing::non_faces()) {
+    cv::Mat bgr;
+    cv::cvtColor(input.rgb, bgr, cv::COLOR_RGB2BGR);
+    std::vector<uchar> png;
+    cv::imencode(".png", bgr, png);
+    const std::string b64 = base64(std::string(png.begin(), png.end()));
+    for (const auto& other : {b64, real_b64}) {
+      auto r = post_json(*c, "/verify", {{"img1", b64}, {"img2", other}});
+      ASSERT_TRUE(r) << input.name;
+      EXPECT_EQ(r->status, 422) << input.name << ": " << r->body;
+      EXPECT_EQ(r->body.find("\"verified\":true"), std::string::npos) << input.name;
+    }
+    for (const auto& other : {legacy_image(bgr, true), legacy_image(real_bgr, true)}) {
+      auto r = post_json(*c, "/", {{"truth", other}, {"check", legacy_image(bgr, true)}});
+      ASSERT_TRUE(r) << input.name;
+      EXPECT_EQ(r->status, 422) << input.name << ": " << r->body;
+      EXPECT_EQ(json::parse(r->body)["Match"], "No") << input.name;
+    }
   }
 }
 

@@ -177,8 +177,12 @@ std::string base64(const std::string& bytes) {
 nlohmann::json legacy_image(const std::filesystem::path& path, bool batch_dimension) {
   const cv::Mat read = cv::imread(path.string(), cv::IMREAD_COLOR);
   if (read.empty()) throw std::runtime_error("cannot read " + path.string());
+  return legacy_image(read, batch_dimension);
+}
+
+nlohmann::json legacy_image(const cv::Mat& bgr_photo, bool batch_dimension) {
   cv::Mat bgr;
-  cv::resize(read, bgr, cv::Size(224, 224));  // cv2.resize's default: bilinear
+  cv::resize(bgr_photo, bgr, cv::Size(224, 224));  // cv2.resize's default: bilinear
   nlohmann::json rows = nlohmann::json::array();
   for (int y = 0; y < bgr.rows; ++y) {
     nlohmann::json row = nlohmann::json::array();

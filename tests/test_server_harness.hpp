@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
@@ -47,5 +48,7 @@ std::string base64(const std::string& bytes);
 // The original client: cv2.imread (BGR), cv2.resize to 224x224, nested float list, optionally with the
 // leading batch dimension ([1][224][224][3]) as np.expand_dims gives.
 nlohmann::json legacy_image(const std::filesystem::path& path, bool batch_dimension);
+// The same from an image already in memory (CV_8UC3, BGR), resized to 224x224 like the photo.
+nlohmann::json legacy_image(const cv::Mat& bgr_photo, bool batch_dimension);
 
 }  // namespace facematch::testing

@@ -89,6 +89,11 @@ inline constexpr double kMaxInnerFaceOutside = 0.25;
 // ../shared/faces: frontal to three-quarter faces 0.20 and up, the two lowest 0.092 (yaw 76 degrees) and
 // 0.109 (yaw 46, a small background face); an 8-pixel checkerboard that SSD scores 0.89: 0.017.
 inline constexpr double kMinInterocularToBoxSide = 0.08;
+// Nor when its box reaches past the image's edge while it looks turned by more than this (yaw, from the
+// landmarks): given half a face, the landmark net fits a turned face into the half it sees, all points
+// inside. obama_1.jpg cut at the nose and squashed to 224x224 as the original clients do: box 3 px past
+// the edge, yaw 40, and it matched obama_1 (measured); obama_partial_face.jpg: past the edge, yaw -3.
+inline constexpr double kMaxYawAtTheEdge = 25;
 // The fraction of `face`'s inner-face landmarks outside a width x height image.
 double inner_face_outside_fraction(const Face& face, int width, int height);
 
