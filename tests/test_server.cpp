@@ -235,6 +235,27 @@ TEST(Server, NoRouteMatchesImagesWithoutAFace) {
   }
 }
 
+TEST(Server, QualityIsAdviceUnlessMinQualityIsAsked) {
+  auto c = main_server().client();
+  auto body = verify_body("lowlight_1.jpg", "obama_1.jpg");
+  auto advised = post_json(*c, "/verify", body);
+  ASSERT_TRUE(advised);
+  ASSERT_EQ(advised->status, 200) << advised->body;
+  const auto answer = json::parse(advised->body);
+  EXPECT_EQ(answer["img1"]["faces"][0]["quality"]["reasons"], json::array({"dark"})) << advised->body;
+  EXPECT_TRUE(answer["img2"]["faces"][0]["quality"]["reasons"].empty()) << advised->body;
+
+  body["min_quality"] = true;
+  auto refused = post_json(*c, "/verify", body);
+  expect_error(refused, 422, "low_quality");
+  EXPECT_NE(json::parse(refused->body)["error"]["message"].get<std::string>().find(
+                "img1: the face's quality is too poor (dark)"),
+            std::string::npos)
+      << refused->body;
+  body["min_quality"] = "yes";
+  expect_error(post_json(*c, "/verify", body), 400, "bad_request");
+}
+
 TEST(Server, PreflightAnswersWithTheOriginalCorsHeaders) {
   auto c = main_server().client();
   for (const char* path : {"/", "/verify"}) {

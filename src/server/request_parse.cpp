@@ -61,6 +61,12 @@ RequestOptions json_options(const element& object) {
   if (const auto a = field(object, "align")) o.align = std::string(string_field(*a, "align"));
   if (const auto p = field(object, "face_policy"))
     o.face_policy = std::string(string_field(*p, "face_policy"));
+  if (const auto q = field(object, "min_quality")) {
+    bool value = false;
+    if (q->get_bool().get(value) != simdjson::SUCCESS)
+      throw bad_request("'min_quality' must be true or false");
+    o.min_quality = value;
+  }
   return o;
 }
 
@@ -160,6 +166,7 @@ PipelineOptions RequestOptions::apply(PipelineOptions base) const {
     if (detector) base.detector.kind = parse_detector(*detector);
     if (align) base.align = parse_align(*align);
     if (face_policy) base.face_policy = parse_face_policy(*face_policy);
+    if (min_quality) base.require_acceptable_quality = *min_quality;
   } catch (const Error& e) {
     throw bad_request(e.what());
   }

@@ -21,6 +21,7 @@ using Bytes = std::vector<std::uint8_t>;
 struct RequestOptions {
   std::optional<double> threshold;
   std::optional<std::string> detector, align, face_policy;
+  std::optional<bool> min_quality;  // PipelineOptions::require_acceptable_quality
 
   // `base` with the set fields applied; a bad name or threshold is a 400 bad_request naming the field.
   PipelineOptions apply(PipelineOptions base) const;

@@ -130,8 +130,13 @@ Bytes form_image(const httplib::Request& req, const std::string& name) {
 }
 
 RequestOptions form_options(const httplib::Request& req) {
-  return parse_option_fields(form_text(req, "threshold"), form_text(req, "detector"), form_text(req, "align"),
-                             form_text(req, "face_policy"));
+  auto options = parse_option_fields(form_text(req, "threshold"), form_text(req, "detector"),
+                                     form_text(req, "align"), form_text(req, "face_policy"));
+  if (const auto q = form_text(req, "min_quality")) {
+    if (*q != "true" && *q != "false") throw bad_request("'min_quality' must be true or false");
+    options.min_quality = *q == "true";
+  }
+  return options;
 }
 
 json facial_area(const Face& face) {
