@@ -365,13 +365,35 @@ json run_detect_only(int port, int concurrency, const fs::path& root, const std:
 
 }  // namespace
 
+// The squashed photos of `pairs` as PNG files under `out` (same relative paths plus ".png") and their
+// pairs.csv, so that `facematch eval` measures the squashed route threshold-free (AUC, TAR at a FAR).
+json write_squashed(const fs::path& root, const std::vector<Pair>& pairs, const fs::path& out) {
+  std::set<std::string> written;
+  std::ofstream csv(out / "pairs.csv");
+  csv << "img1,img2,same\n";
+  for (const Pair& p : pairs) {
+    for (const auto& path : {p.img1, p.img2}) {
+      if (!written.insert(path).second) continue;
+      const fs::path target = out / (path + ".png");
+      fs::create_directories(target.parent_path());
+      if (!cv::imwrite(target.string(), squashed(read_bgr(root / path))))
+        throw std::runtime_error("cannot write " + target.string());
+    }
+    csv << p.img1 << ".png," << p.img2 << ".png," << (p.same ? 1 : 0) << "\n";
+  }
+  std::printf("wrote %zu squashed photos and %s\n", written.size(), (out / "pairs.csv").c_str());
+  return {{"mode", "write-squashed"}, {"photos", written.size()}};
+}
+
 int main(int argc, char** argv) {
   int port = 0, concurrency = 3;
+  std::string squashed_dir;
   std::size_t limit = 1000;
   bool detect_only = false;
   std::string pairs_csv;
   CLI::App app{"Accuracy of POST / (squashed like the original client) next to POST /verify"};
-  app.add_option("--port", port, "port of a running `facematch serve` on 127.0.0.1")->required();
+  app.add_option("--port", port,
+                 "port of a running `facematch serve` on 127.0.0.1 (not with --write-squashed)");
   app.add_option("--pairs", pairs_csv, "pairs.csv (img1,img2,same; paths relative to its folder)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -381,13 +403,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_flag("--detect-only", detect_only,
                "count photos with no face on POST /detect (squashed and original) instead");
+  app.add_option("--write-squashed", squashed_dir,
+                 "write the pairs' photos squashed (PNG) and their pairs.csv to this folder instead, for "
+                 "`facematch eval DIR/pairs.csv --root DIR`");
   CLI11_PARSE(app, argc, argv);
+  if (squashed_dir.empty() && port == 0) {
+    std::fprintf(stderr, "legacy_accuracy: --port is required\n");
+    return 2;
+  }
   try {
     const auto pairs = read_pairs(pairs_csv, limit);
     const auto root = fs::path(pairs_csv).parent_path();
     const auto started = std::chrono::steady_clock::now();
-    json result = detect_only ? run_detect_only(port, concurrency, root, pairs)
-                              : run_accuracy(port, concurrency, root, pairs);
+    json result = !squashed_dir.empty() ? write_squashed(root, pairs, squashed_dir)
+                  : detect_only         ? run_detect_only(port, concurrency, root, pairs)
+                                        : run_accuracy(port, concurrency, root, pairs);
     const double seconds = ms_since(started) / 1000;
     result["pairs"] = pairs.size();
     result["concurrency"] = concurrency;

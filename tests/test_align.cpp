@@ -98,3 +98,32 @@ TEST(Align, SimilarityChipIsScaleInvariant) {
                                     fm::extract_chip(doubled, scaled, fm::AlignMode::similarity));
   EXPECT_LT(diff, 4.0);
 }
+
+// The original API's clients resize whole photos to 224x224 whatever their aspect ratio. The unsquash
+// chip does not depend on such a squash (it fits the stretch from the landmarks: here 1.59 on the
+// squashed photo and 0.88 on the original, 0.88 / 0.55 = 1.59), where a similarity keeps the face
+// squashed.
+TEST(Align, UnsquashChipIgnoresAHorizontalSquash) {
+  const cv::Mat rgb = test_photo();
+  const fm::Face face = real_face(rgb);
+  constexpr double kSquash = 0.55;
+  cv::Mat squashed;
+  cv::resize(rgb, squashed, cv::Size(), kSquash, 1.0, cv::INTER_AREA);
+  fm::Face moved = face;
+  for (auto& p : moved.landmarks) p.x = (p.x + 0.5) * kSquash - 0.5;
+  moved.detection.box.x *= kSquash;
+  moved.detection.box.width *= kSquash;
+  const auto chip_change = [&](fm::AlignMode mode) {
+    return mean_abs_diff(fm::extract_chip(rgb, face, mode), fm::extract_chip(squashed, moved, mode));
+  };
+  const double unsquash = chip_change(fm::AlignMode::unsquash);
+  const double similarity = chip_change(fm::AlignMode::similarity);
+  EXPECT_LT(unsquash, 6.0);
+  EXPECT_GT(similarity, 3 * unsquash);
+}
+
+TEST(Align, EveryModeHasAName) {
+  for (auto mode :
+       {fm::AlignMode::faceapi, fm::AlignMode::similarity, fm::AlignMode::unsquash, fm::AlignMode::affine})
+    EXPECT_EQ(fm::parse_align(fm::to_string(mode)), mode);
+}

@@ -2,9 +2,8 @@
 // Pure geometry on OpenCV; no model involved.
 #pragma once
 
-#include <string_view>
-
 #include <opencv2/core.hpp>
+#include <string_view>
 
 #include "facematch/face.hpp"
 
@@ -17,6 +16,12 @@ enum class AlignMode {
   // dlib's chip: a similarity transform (rotation, uniform scale, shift) fitting 33 landmarks to
   // dlib's mean face with padding 0.25, as the ResNet was trained on.
   similarity,
+  // The similarity after stretching the image's x axis by the factor that fits the landmarks best
+  // (1/3 to 3): undoes a photo resized to a square whatever its aspect ratio, as the original API's
+  // clients send them (README "Original API").
+  unsquash,
+  // A full affine fit (shear and both stretches) of the same landmarks.
+  affine,
 };
 std::string_view to_string(AlignMode mode);
 AlignMode parse_align(std::string_view name);  // Error{invalid_argument} on an unknown name

@@ -24,6 +24,7 @@ struct ServeArgs {
   std::string api_keys_file;
   std::string log_level = "info";
   std::optional<std::string> operating_point;
+  std::string legacy_align{to_string(server::ServerConfig{}.legacy_align)};
 };
 
 int run_serve(ServeArgs& args) {
@@ -45,6 +46,7 @@ int run_serve(ServeArgs& args) {
 
   auto& config = args.config;
   config.pipeline = args.common.pipeline();
+  config.legacy_align = parse_align(args.legacy_align);
   if (!(args.max_body_mb > 0)) throw Error(ErrorCode::invalid_argument, "--max-body-mb must be positive");
   config.max_body_bytes = static_cast<std::size_t>(args.max_body_mb * 1024 * 1024);
   if (!(config.threshold > 0)) throw Error(ErrorCode::invalid_argument, "--threshold must be positive");
@@ -114,6 +116,11 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
       ->capture_default_str();
   cmd->add_option("--max-body-mb", args->max_body_mb, "Refuse larger request bodies with 413")
       ->envname("FACEMATCH_MAX_BODY_MB")
+      ->capture_default_str();
+  cmd->add_option("--legacy-align", args->legacy_align,
+                  "Alignment of the original route POST /, whose clients squash photos to 224x224: unsquash "
+                  "(undoes the squash), similarity, affine or faceapi")
+      ->envname("FACEMATCH_LEGACY_ALIGN")
       ->capture_default_str();
   auto* threshold = cmd->add_option("--threshold", c.threshold,
                                     "Same person when distance < threshold (requests may override)")

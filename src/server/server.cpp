@@ -386,6 +386,7 @@ struct Service::Impl {
       // Its clients compare two portraits: the largest face of each, as always.
       auto options = config.pipeline;
       options.face_policy = FacePolicy::largest;
+      options.align = config.legacy_align;
       return verifier.verify(r.truth, r.check, options, config.threshold, {"truth", "check"});
     });
     send_json(res, 200, {{"Match", v.verified ? "Yes" : "No"}});
