@@ -111,6 +111,7 @@ const std::vector<DetectorFlag>& detector_flags() {
       field_flag("tile-min-side", "tile_min_side", &DetectorOptions::tile_min_side),
       field_flag("sure", "cascade_sure_score", &DetectorOptions::cascade_sure_score),
       field_flag("border-retry", "border_retry_fraction", &DetectorOptions::border_retry_fraction),
+      field_flag("doubt", "cascade_doubt_score", &DetectorOptions::cascade_doubt_score),
   };
   return flags;
 }

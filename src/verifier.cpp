@@ -590,6 +590,8 @@ ImageAnalysis Verifier::analyze_file(const std::filesystem::path& path, const Pi
 
 // README "Detection recall": 25% per edge was what lifted the under-scored portraits from 0.2-0.48 to 0.99.
 constexpr double kRecommendedBorderRetry = 0.25;
+// docs/detection-recall.md "Second faces": the cascade's doubt band, 0.3 up to the 0.5 threshold.
+constexpr float kRecommendedCascadeDoubt = 0.3f;
 
 void Verifier::warm_up(const PipelineOptions& options) const {
   const cv::Mat rgb = warm_up_image();
@@ -615,6 +617,7 @@ PipelineOptions recommended_pipeline() {
   o.detector.kind = DetectorKind::cascade;
   o.detector.retry_low_light = true;
   o.detector.border_retry_fraction = kRecommendedBorderRetry;
+  o.detector.cascade_doubt_score = kRecommendedCascadeDoubt;
   o.flip_average = true;
   o.precision = Precision::automatic;
   o.reduced_decode_min_side = 1024;

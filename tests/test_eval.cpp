@@ -173,7 +173,9 @@ TEST_F(CalibrateSharedFaces, VerifyWithTheWrittenPointChangesTheDecision) {
   EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), threshold);
   EXPECT_EQ(j["operating_point"]["name"], "far5e-2");
   EXPECT_EQ(j["operating_point"]["source"], out_->string());
-  EXPECT_NEAR(j["distance"].get<double>(), closest.distance, 1e-6);
+  // eval and verify run the nets at other batch sizes and thread counts, which on AVX2 changes oneDNN's
+  // summation order: 1.2e-5 apart measured there (under 1e-6 on AVX-512).
+  EXPECT_NEAR(j["distance"].get<double>(), closest.distance, 1e-4);
 
   // The text answer names the point too, and FILE:NAME picks another point of the file.
   const auto text = run("verify --operating-point " + out_->string() + ":best-accuracy " + pair);

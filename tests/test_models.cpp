@@ -3,8 +3,10 @@
 
 #include <fstream>
 
+#include "facematch/detect.hpp"
 #include "facematch/error.hpp"
 #include "facematch/models.hpp"
+#include "models/model_registry.hpp"
 #include "models/weights.hpp"
 #include "test_support.hpp"
 
@@ -15,7 +17,8 @@ namespace {
 
 // A scratch copy of the models folder for tests that break files on purpose.
 std::filesystem::path scratch_copy(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("facematch_" + name + "_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("facematch_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   for (const auto& entry : std::filesystem::directory_iterator(models_dir()))
@@ -45,8 +48,9 @@ TEST(Weights, EveryTensorDequantizesExactlyAsTfjs) {
       const auto it = map.tensors().find(name);
       ASSERT_NE(it, map.tensors().end()) << model << " lacks " << name;
       const auto& t = it->second;
-      const std::string actual = t.ints.empty() ? fm::testing::sha256_hex(t.values.data(), t.values.size() * 4)
-                                                : fm::testing::sha256_hex(t.ints.data(), t.ints.size() * 4);
+      const std::string actual = t.ints.empty()
+                                     ? fm::testing::sha256_hex(t.values.data(), t.values.size() * 4)
+                                     : fm::testing::sha256_hex(t.ints.data(), t.ints.size() * 4);
       EXPECT_EQ(actual, sha.get<std::string>()) << model << "/" << name;
     }
   }
@@ -117,7 +121,8 @@ TEST(Models, MissingFileIsNamed) {
 
 TEST(Models, MissingFolderSaysHowToGetModels) {
   std::string message;
-  EXPECT_EQ(code_of([&] { fm::Models::load("/nonexistent/facematch-models"); }, &message), fm::ErrorCode::model_error);
+  EXPECT_EQ(code_of([&] { fm::Models::load("/nonexistent/facematch-models"); }, &message),
+            fm::ErrorCode::model_error);
   EXPECT_NE(message.find("setup.sh"), std::string::npos) << message;
 }
 
@@ -127,4 +132,25 @@ TEST(Models, LocateHonoursExplicitThenEnvironment) {
   EXPECT_EQ(fm::locate_models(std::nullopt), std::filesystem::path("/from/env"));
   ::unsetenv("FACEMATCH_MODELS");
   EXPECT_FALSE(fm::locate_models(std::nullopt).empty());
+}
+
+// The registries are the one place a model or a detector is described: every model they name loads,
+// every detector's model is registered, and a composition is made of registered detectors.
+TEST(Registry, EveryModelAndDetectorIsDescribedOnce) {
+  const auto models = fm::Models::load(models_dir());
+  for (const auto& spec : fm::models::model_registry()) {
+    EXPECT_NO_THROW(models->weights(std::string(spec.name))) << spec.name;
+    EXPECT_EQ(&fm::models::model_spec(std::string(spec.name) + "@416"), &spec);
+    EXPECT_GT(spec.input_size, 0) << spec.name;
+  }
+  EXPECT_THROW(fm::models::model_spec("age_gender_model"), fm::Error);
+  for (const auto& detector : fm::detector_registry()) {
+    EXPECT_EQ(fm::parse_detector(detector.name), detector.kind);
+    EXPECT_EQ(&fm::detector_spec(detector.kind), &detector);
+    if (detector.stages.empty()) {
+      ASSERT_NE(detector.make, nullptr) << detector.name;
+      EXPECT_NO_THROW(fm::models::model_spec(detector.model)) << detector.name;
+    }
+    for (const auto stage : detector.stages) EXPECT_TRUE(fm::detector_spec(stage).stages.empty());
+  }
 }

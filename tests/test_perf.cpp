@@ -70,6 +70,11 @@ TEST(Precision, NamesParse) {
   } else {
     EXPECT_THROW(fm::resolve_precision(fm::Precision::int8), fm::Error);
   }
+  if (fm::engine::cpu_supports_bf16()) {
+    EXPECT_EQ(fm::resolve_precision(fm::Precision::bf16), fm::Precision::bf16);
+  } else {
+    EXPECT_THROW(fm::resolve_precision(fm::Precision::bf16), fm::Error);
+  }
   // auto is bf16 exactly where the CPU computes bf16 natively.
   EXPECT_EQ(fm::resolve_precision(fm::Precision::automatic),
             fm::engine::cpu_has_native_bf16() ? fm::Precision::bf16 : fm::Precision::fp32);
@@ -83,6 +88,7 @@ TEST(Precision, ReportedInTheAnswer) {
   for (const auto p :
        {fm::Precision::fp32, fm::Precision::bf16, fm::Precision::automatic, fm::Precision::int8}) {
     if (p == fm::Precision::int8 && !fm::engine::cpu_has_native_int8()) continue;
+    if (p == fm::Precision::bf16 && !fm::engine::cpu_supports_bf16()) continue;
     const auto v = verifier.verify_files(sample, sample, with_precision(p));
     const auto ran = fm::resolve_precision(p);
     EXPECT_EQ(v.precision, ran);
@@ -105,6 +111,8 @@ static double recognition_change_on_demo_chip(fm::Precision precision) {
 
 // The bf16 net outputs stay close to fp32's on every net (the demo photos' real inputs).
 TEST(Precision, Bf16NetsCloseToFp32) {
+  if (!fm::engine::cpu_supports_bf16())
+    GTEST_SKIP() << "no AVX-512: bf16 is refused on " << fm::engine::cpu_isa_name();
   const auto models = fm::testing::shared_models();
   EXPECT_LT(recognition_change_on_demo_chip(fm::Precision::bf16), 0.03) << "recognition net, one chip";
   EXPECT_EQ(models->with_precision(fm::Precision::bf16)->precision(), fm::Precision::bf16);
@@ -116,14 +124,14 @@ TEST(Precision, OnlySsdStaysFp32) {
     EXPECT_EQ(fm::net_precision("face_recognition_model", p), p);
     EXPECT_EQ(fm::net_precision("face_landmark_68_model", p), p);
     EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", p), p);
-    EXPECT_EQ(fm::net_precision("ssd_mobilenetv1@512", p), fm::Precision::fp32);
+    EXPECT_EQ(fm::net_precision("ssd_mobilenetv1_model@512", p), fm::Precision::fp32);
   }
   // int8: the recognition net (the one calibrated); the others as auto.
   const auto automatic = fm::resolve_precision(fm::Precision::automatic);
   EXPECT_EQ(fm::net_precision("face_recognition_model", fm::Precision::int8), fm::Precision::int8);
   EXPECT_EQ(fm::net_precision("face_landmark_68_model", fm::Precision::int8), automatic);
   EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", fm::Precision::int8), automatic);
-  EXPECT_EQ(fm::net_precision("ssd_mobilenetv1@512", fm::Precision::int8), fm::Precision::fp32);
+  EXPECT_EQ(fm::net_precision("ssd_mobilenetv1_model@512", fm::Precision::int8), fm::Precision::fp32);
 }
 
 // The int8 recognition net on a real chip: its descriptor stays close to fp32's, and its convolutions
@@ -157,6 +165,8 @@ TEST(Precision, Int8NetCloseToFp32) {
 
 // The tiny detector in bf16 finds the same faces in the same places.
 TEST(Precision, TinyDetectorInBf16FindsTheSameBoxes) {
+  if (!fm::engine::cpu_supports_bf16())
+    GTEST_SKIP() << "no AVX-512: bf16 is refused on " << fm::engine::cpu_isa_name();
   const auto models = fm::testing::shared_models();
   fm::TinyFaceDetector fp32(models), bf16(models->with_precision(fm::Precision::bf16));
   for (const char* name : {"obama_1.jpg", "multi_four_people.jpg", "kit_harington_2.jpg"}) {
@@ -235,7 +245,11 @@ static void precision_gate(fm::Precision precision) {
   EXPECT_GE(agree + 1, compared) << name << " flips more than one verdict of " << compared;
 }
 
-TEST(Precision, Bf16GateOnCalibrationSubset) { precision_gate(fm::Precision::bf16); }
+TEST(Precision, Bf16GateOnCalibrationSubset) {
+  if (!fm::engine::cpu_supports_bf16())
+    GTEST_SKIP() << "no AVX-512: bf16 is refused on " << fm::engine::cpu_isa_name();
+  precision_gate(fm::Precision::bf16);
+}
 TEST(Precision, Int8GateOnCalibrationSubset) {
   if (!fm::engine::cpu_has_native_int8())
     GTEST_SKIP() << "no VNNI/AMX: int8 is refused on " << fm::engine::cpu_isa_name();

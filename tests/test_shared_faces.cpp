@@ -124,3 +124,22 @@ TEST(SharedFaces, VerificationAccuracyFaceApiAlignment) {
   EXPECT_GE(r.correct, 48);
 }
 
+// The cascade used to keep tiny's one sure face of this photo (0.87) and drop the second adult, which
+// tiny scores 0.486 and SSD 0.997: with its doubt band, SSD looks too and both adults are found, so
+// each of them is found in it from a portrait of their own.
+TEST(SharedFaces, CascadeFindsBothAdultsOfTheGroupPhoto) {
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  const auto group = fm::read_image(faces_dir() / "multi_biden_obama_child.jpg");
+  auto options = fm::recommended_pipeline();
+  options.precision = fm::Precision::fp32;
+  EXPECT_GE(verifier.detect(group, options).size(), 2u);
+  for (const char* portrait : {"obama_1.jpg", "biden_1.jpg"}) {
+    options.face_policy = fm::FacePolicy::best_match;
+    const auto v =
+        verifier.verify(fm::read_image(faces_dir() / portrait), group, options, fm::kDefaultThreshold);
+    EXPECT_TRUE(v.verified) << portrait << " distance " << v.distance;
+  }
+  auto without_doubt = options;
+  without_doubt.detector.cascade_doubt_score = 0;
+  EXPECT_EQ(verifier.detect(group, without_doubt).size(), 1u) << "the mechanism this test is about";
+}

@@ -43,6 +43,12 @@ struct DetectorOptions {
   int tile_min_side = 0;
   // cascade: tiny's faces are kept when its best score reaches this; otherwise SSD decides.
   float cascade_sure_score = 0.7f;
+  // cascade: a stage sure of some faces also reports those it scores from this up to min_score; when
+  // there are any apart from the sure ones, the next stage runs too and its faces join them (no second
+  // face dropped because the first was clear); 0 = off. Measured on multi_biden_obama_child.jpg: tiny
+  // is sure of one adult (0.87) and scores the other 0.486, which SSD finds at 0.997. The faces kept
+  // are the same as at min_score: both detectors suppress overlaps by higher scores only.
+  float cascade_doubt_score = 0.f;
   // When nothing is found (after the low-light retry), detect again on the photo centred inside a
   // black border of this fraction of its longer side on every edge; 0 = never. Both of face-api's
   // detectors under-score faces that fill the frame or touch its edges: a frontal 125-pixel face in a
@@ -74,6 +80,22 @@ class FaceDetector {
 
 std::unique_ptr<FaceDetector> make_detector(std::shared_ptr<const Models> models,
                                             const DetectorOptions& options);
+
+// Every detector, as data: a net's detector is its model (the model registry, models/model_registry.hpp)
+// and the function that makes its decoder; a composition lists the detectors it runs, in order. Adding
+// a detector is its net description, its decoder class, a DetectorKind and one entry here
+// (src/detect/detector.cpp); names, parsing and help text come from this table.
+struct DetectorSpec {
+  DetectorKind kind;
+  std::string_view name;
+  std::string_view model;  // empty for a composition
+  std::unique_ptr<FaceDetector> (*make)(std::shared_ptr<const Models>, const DetectorOptions&);
+  // cascade: the detectors it tries, cheapest first; each one's faces are kept when it is sure of
+  // them (DetectorOptions::cascade_sure_score), the last one's whenever it finds any.
+  std::span<const DetectorKind> stages;
+};
+std::span<const DetectorSpec> detector_registry();
+const DetectorSpec& detector_spec(DetectorKind kind);
 
 // face-api's SSD MobileNetV1 (512x512 input).
 class SsdFaceDetector final : public FaceDetector {

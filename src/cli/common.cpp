@@ -17,6 +17,7 @@ PipelineOptions CommonOptions::pipeline() const {
     throw Error(ErrorCode::invalid_argument, "--tile-min-side must be 0 (off) or positive");
   o.detector.tile_min_side = tile_min_side;
   o.detector.border_retry_fraction = border_retry;
+  o.detector.cascade_doubt_score = cascade_doubt_score;
   o.align = parse_align(align);
   o.face_policy = parse_face_policy(face_policy);
   if (!(max_megapixels > 0)) throw Error(ErrorCode::invalid_argument, "--max-megapixels must be positive");
@@ -48,6 +49,10 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
   cmd.add_option("--cascade-sure-score", o.cascade_sure_score,
                  "cascade: tiny's faces are kept from this score up; below it SSD decides")
       ->capture_default_str();
+  cmd.add_option("--cascade-doubt-score", o.cascade_doubt_score,
+                 "cascade: when tiny is sure of some faces and scores another from this up to --min-score, "
+                 "SSD looks too and its faces join them (0 = off)")
+      ->capture_default_str();
   cmd.add_option("--min-score", o.min_score, "Minimum detector score")->capture_default_str();
   cmd.add_option("--tiny-size", o.tiny_size, "Input size of the tiny detector (multiple of 32)")
       ->capture_default_str();
@@ -65,7 +70,9 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
                "Average each descriptor with the mirrored face's (default on)");
   if (with_align) {
     cmd.add_option("--align", o.align,
-                   "Face alignment: similarity (rotation-corrected) or faceapi (face-api's)")
+                   "Face alignment: similarity (rotation-corrected), faceapi (face-api's), unsquash "
+                   "(similarity after "
+                   "undoing a photo resized to a square) or affine")
         ->capture_default_str();
     cmd.add_option("--face-policy", o.face_policy,
                    "Face compared when several are found: best_match (verify: the first photo's largest "

@@ -31,6 +31,7 @@ struct CommonOptions {
   int tile_min_side = 0;
   double border_retry = recommended_pipeline().detector.border_retry_fraction;
   float cascade_sure_score = recommended_pipeline().detector.cascade_sure_score;
+  float cascade_doubt_score = recommended_pipeline().detector.cascade_doubt_score;
   int reduced_decode_min_side = recommended_pipeline().reduced_decode_min_side;
   bool min_quality = false;
   bool json = false;

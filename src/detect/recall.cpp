@@ -4,6 +4,7 @@
 // face-api handles cost what they cost before.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <opencv2/imgproc.hpp>
 
 #include "facematch/detect.hpp"
@@ -177,26 +178,53 @@ class Chain {
   }
 
   std::vector<Detection> detect(const cv::Mat& rgb) {
-    if (options_.kind == DetectorKind::cascade) {
-      auto quick = run(DetectorKind::tiny, rgb);
-      if (!quick.empty() && quick.front().score >= options_.cascade_sure_score) return quick;
-      // SSD's faces when it finds any; else tiny's unsure ones, which are right more often than not
-      // (README "Detection recall": the two detectors miss different photos).
-      auto sure = run(DetectorKind::ssd, rgb);
-      return sure.empty() ? quick : sure;
+    const auto stages = detector_spec(options_.kind).stages;
+    if (!stages.empty()) {
+      std::vector<Detection> kept, unsure;
+      for (std::size_t i = 0; i < stages.size(); ++i) {
+        const bool last = i + 1 == stages.size();
+        const float floor = last ? options_.min_score : stage_floor();
+        std::vector<Detection> confident, doubtful;
+        for (const Detection& d : run(stages[i], rgb, floor))
+          (d.score >= options_.min_score ? confident : doubtful).push_back(d);
+        if (last || (!confident.empty() && confident.front().score >= options_.cascade_sure_score)) {
+          for (const Detection& d : confident)
+            if (std::none_of(kept.begin(), kept.end(),
+                             [&](const Detection& k) { return same_face(k.box, d.box); }))
+              kept.push_back(d);
+          std::erase_if(doubtful, [&](const Detection& d) {
+            return std::any_of(kept.begin(), kept.end(),
+                               [&](const Detection& k) { return same_face(k.box, d.box); });
+          });
+          // A face it doubts beside those it is sure of goes to the next stage, whose faces join these.
+          if (last || doubtful.empty()) break;
+        } else if (unsure.empty()) {
+          // The first unsure faces are kept when no later stage finds any: they are right more often
+          // than not (README "Detection recall": the two detectors miss different photos).
+          unsure = std::move(confident);
+        }
+      }
+      return kept.empty() ? unsure : by_score(std::move(kept));
     }
-    auto found = run(options_.kind, rgb);
+    auto found = run(options_.kind, rgb, options_.min_score);
     if (found.empty() && options_.fallback_other)
-      found = run(options_.kind == DetectorKind::ssd ? DetectorKind::tiny : DetectorKind::ssd, rgb);
+      found = run(options_.kind == DetectorKind::ssd ? DetectorKind::tiny : DetectorKind::ssd, rgb,
+                  options_.min_score);
     return found;
   }
 
-  FaceDetector& get(DetectorKind kind) {
-    auto& slot = kind == DetectorKind::tiny ? tiny_ : ssd_;
+  // The score down to which a cascade stage other than the last reports faces.
+  float stage_floor() const {
+    return options_.cascade_doubt_score > 0 ? std::min(options_.min_score, options_.cascade_doubt_score)
+                                            : options_.min_score;
+  }
+
+  FaceDetector& get(DetectorKind kind, float min_score) {
+    auto& slot = detectors_[{kind, min_score}];
     if (!slot) {
       DetectorOptions plain;
       plain.kind = kind;
-      plain.min_score = options_.min_score;
+      plain.min_score = min_score;
       plain.max_results = options_.max_results;
       plain.tiny_input_size = options_.tiny_input_size;
       slot = make_detector(models_, plain);
@@ -205,13 +233,13 @@ class Chain {
   }
 
  private:
-  std::vector<Detection> run(DetectorKind kind, const cv::Mat& rgb) {
-    return detect_tiled(get(kind), rgb, options_.tile_min_side);
+  std::vector<Detection> run(DetectorKind kind, const cv::Mat& rgb, float min_score) {
+    return detect_tiled(get(kind, min_score), rgb, options_.tile_min_side);
   }
 
   std::shared_ptr<const Models> models_;
   DetectorOptions options_;
-  std::unique_ptr<FaceDetector> ssd_, tiny_;
+  std::map<std::pair<DetectorKind, float>, std::unique_ptr<FaceDetector>> detectors_;
 };
 
 // The photo centred in a black border: a face that fills the frame or touches its edge then looks like
@@ -245,6 +273,8 @@ RecallFaceDetector::RecallFaceDetector(std::shared_ptr<const Models> models, con
     throw Error(ErrorCode::invalid_argument, "tile_min_side must be 0 (no tiles) or a side in pixels");
   if (!(options.cascade_sure_score > 0.f && options.cascade_sure_score <= 1.f))
     throw Error(ErrorCode::invalid_argument, "cascade_sure_score must be in (0, 1]");
+  if (!(options.cascade_doubt_score >= 0.f && options.cascade_doubt_score < 1.f))
+    throw Error(ErrorCode::invalid_argument, "cascade_doubt_score must be 0 (off) or below 1");
   if (!(options.retry_min_score > 0.f && options.retry_min_score < 1.f))
     throw Error(ErrorCode::invalid_argument, "retry_min_score must be between 0 and 1");
   if (!(options.border_retry_fraction >= 0 && options.border_retry_fraction <= kMaxBorderFraction))
@@ -252,7 +282,9 @@ RecallFaceDetector::RecallFaceDetector(std::shared_ptr<const Models> models, con
   impl_.reset(new Impl{options, Chain(models, options, options.min_score),
                        Chain(models, options, options.retry_min_score)});
   // Build the first detector now so that bad options fail here rather than on the first photo.
-  impl_->main.get(options.kind == DetectorKind::ssd ? DetectorKind::ssd : DetectorKind::tiny);
+  const auto stages = detector_spec(options.kind).stages;
+  impl_->main.get(stages.empty() ? options.kind : stages.front(),
+                  stages.empty() ? options.min_score : impl_->main.stage_floor());
 }
 
 RecallFaceDetector::~RecallFaceDetector() = default;

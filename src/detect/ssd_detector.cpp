@@ -118,7 +118,7 @@ SsdFaceDetector::SsdFaceDetector(std::shared_ptr<const Models> models, float min
   if (max_results < 1) throw Error(ErrorCode::invalid_argument, "SSD max_results must be at least 1");
   const auto& weights = models->weights(models::kSsdModel);
   const auto& anchors = weights.get(models::kSsdAnchorsTensor, {1, kSsdAnchors, 4});
-  models::NetRunners runner(models, "ssd_mobilenetv1@512", [](const Models& m) {
+  models::NetRunners runner(models, std::string(models::kSsdModel) + "@512", [](const Models& m) {
     return models::describe_ssd_mobilenetv1(m.weights(models::kSsdModel));
   });
   state_.reset(new State{models, min_score, max_results, &anchors.values, std::move(runner)});

@@ -9,6 +9,7 @@
 #include "facematch/detect.hpp"
 #include "facematch/error.hpp"
 #include "image/face_api_resize.hpp"
+#include "models/model_registry.hpp"
 #include "models/net_runners.hpp"
 #include "models/tiny_face_detector_net.hpp"
 
@@ -62,7 +63,7 @@ std::vector<std::size_t> non_max_suppression(const std::vector<Box>& boxes, cons
 
 }  // namespace
 
-constexpr InputNormalization kNormalization{models::kTinyFaceDetectorMean, 255.f};
+const InputNormalization& kNormalization = models::model_spec(models::kTinyFaceDetectorModel).normalization;
 
 struct TinyFaceDetector::State {
   int input_size;

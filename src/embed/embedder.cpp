@@ -6,11 +6,14 @@
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "image/face_api_resize.hpp"
+#include "models/model_registry.hpp"
 #include "models/net_runners.hpp"
 #include "models/recognition_net.hpp"
 
 namespace facematch {
 namespace {
+
+const InputNormalization& kNormalization = models::model_spec(models::kRecognitionModel).normalization;
 
 constexpr int kSize = models::kRecognitionInputSize;
 constexpr std::size_t kInputFloats = static_cast<std::size_t>(kSize) * kSize * 3;
@@ -37,7 +40,7 @@ std::vector<float> FaceEmbedder::run_net(std::span<const float> input) {
     throw Error(ErrorCode::internal, "recognition net input must be 150x150x3");
   const cv::Mat view(kSize, kSize, CV_32FC3, const_cast<float*>(input.data()));  // read only
   auto& runner = state_->runner(1);
-  normalize_hwc(view, kFaceNormalization, runner.input());
+  normalize_hwc(view, kNormalization, runner.input());
   runner.run();
   const auto out = runner.output(0);
   return {out.begin(), out.end()};
@@ -70,7 +73,7 @@ std::vector<Embedding> FaceEmbedder::embed(std::span<const cv::Mat> chips, bool 
     auto& runner = state_->runner(static_cast<int>(count));
     const auto input = runner.input();
     for (std::size_t i = 0; i < count; ++i)
-      normalize_hwc(items[first + i], kFaceNormalization, input.subspan(i * kInputFloats, kInputFloats));
+      normalize_hwc(items[first + i], kNormalization, input.subspan(i * kInputFloats, kInputFloats));
     runner.run();
     const auto out = runner.output(0);
     std::copy(out.begin(), out.end(),

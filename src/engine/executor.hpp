@@ -37,6 +37,9 @@ int available_cores();
 enum class DataType { f32, bf16, int8 };
 // The CPU executes bf16 dot products natively (AVX512-BF16 or AMX), so oneDNN does not emulate them.
 bool cpu_has_native_bf16();
+// Whether oneDNN runs bf16 at all here (AVX-512 and up; emulated below AVX512-BF16): on AVX2 it
+// rejects bf16 convolutions.
+bool cpu_supports_bf16();
 // The CPU has int8 dot products that accumulate in 32 bits (VNNI or AMX). Without them oneDNN's int8
 // kernels go through 16-bit intermediates, which can saturate.
 bool cpu_has_native_int8();

@@ -10,10 +10,13 @@
 #include "facematch/landmarks.hpp"
 #include "image/face_api_resize.hpp"
 #include "models/landmark68_net.hpp"
+#include "models/model_registry.hpp"
 #include "models/net_runners.hpp"
 
 namespace facematch {
 namespace {
+
+const InputNormalization& kNormalization = models::model_spec(models::kLandmark68Model).normalization;
 
 constexpr int kSize = models::kLandmarkInputSize;
 constexpr std::size_t kInputFloats = static_cast<std::size_t>(kSize) * kSize * 3;
@@ -65,7 +68,7 @@ std::array<float, 136> LandmarkDetector::run_net(std::span<const float> input) {
   // normalize_hwc only reads the image; the const_cast lets it view the caller's buffer without a copy.
   const cv::Mat view(kSize, kSize, CV_32FC3, const_cast<float*>(input.data()));
   auto& runner = state_->runner(1);
-  normalize_hwc(view, kFaceNormalization, runner.input());
+  normalize_hwc(view, kNormalization, runner.input());
   runner.run();
   const auto out = runner.output(0);
   std::array<float, 136> raw{};
@@ -96,8 +99,8 @@ std::vector<Landmarks68> LandmarkDetector::detect(std::span<const FaceInImage> f
     auto& runner = state_->runner(static_cast<int>(count));
     const auto input = runner.input();
     for (std::size_t i = 0; i < count; ++i)
-      face_api_net_input((*faces[first + i].rgb)(crops[first + i]), kSize, /*center=*/true,
-                         kFaceNormalization, input.subspan(i * kInputFloats, kInputFloats));
+      face_api_net_input((*faces[first + i].rgb)(crops[first + i]), kSize, /*center=*/true, kNormalization,
+                         input.subspan(i * kInputFloats, kInputFloats));
     runner.run();
     const auto raw = runner.output(0);
     for (std::size_t i = 0; i < count; ++i)

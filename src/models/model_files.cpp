@@ -10,9 +10,7 @@
 #include "facematch/error.hpp"
 #include "facematch/models.hpp"
 #include "models/int8_ranges.hpp"
-#include "models/landmark68_net.hpp"
-#include "models/recognition_net.hpp"
-#include "models/tiny_face_detector_net.hpp"
+#include "models/model_registry.hpp"
 #include "models/weights.hpp"
 
 namespace facematch {
@@ -22,10 +20,6 @@ namespace {
 constexpr const char* kChecksums =
 #include "face-api-models.sha256.inc"
     ;
-
-// The models the pipeline uses (age/gender and expression nets are in the package but unused).
-constexpr const char* kModelNames[] = {"ssd_mobilenetv1_model", "tiny_face_detector_model",
-                                       "face_landmark_68_model", "face_recognition_model"};
 
 std::string file_sha256(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -96,6 +90,9 @@ Precision resolve_precision(Precision requested) {
   if (requested == Precision::int8 && !engine::cpu_has_native_int8())
     throw Error(ErrorCode::invalid_argument, "precision int8 needs a CPU with VNNI or AMX (oneDNN reports " +
                                                  engine::cpu_isa_name() + "); use auto");
+  if (requested == Precision::bf16 && !engine::cpu_supports_bf16())
+    throw Error(ErrorCode::invalid_argument, "precision bf16 needs a CPU with AVX-512 (oneDNN reports " +
+                                                 engine::cpu_isa_name() + "); use auto");
   if (requested != Precision::automatic) return requested;
   // Measured on an AVX512-BF16 CPU without AMX (README "Precision"): bf16 is about 2x faster than fp32
   // on the landmark and recognition nets. Without native bf16 oneDNN emulates it, slower than fp32.
@@ -103,18 +100,13 @@ Precision resolve_precision(Precision requested) {
 }
 
 Precision net_precision(std::string_view key, Precision precision) {
-  // The gate (README "Precision"; tests/test_perf.cpp) passes with the landmark, recognition and tiny
-  // detector nets in bf16 (tiny: accuracy -0.07 points, TAR at FAR 1e-3 +0.16 on the calibration set) but
-  // not with SSD in bf16 (median descriptor change 0.038: its boxes move, and the chips with them), so
-  // SSD stays fp32 in every precision. Compiled-net keys carry the input size ("tiny...@416").
-  const bool gated = key == models::kRecognitionModel || key == models::kLandmark68Model ||
-                     key.starts_with(models::kTinyFaceDetectorModel);
-  if (!gated) return Precision::fp32;
-  // int8 is calibrated for the recognition net only (the others are mostly depthwise layers, which int8
-  // hardly speeds up); they run as under auto.
-  if (precision == Precision::int8 && key != models::kRecognitionModel)
-    return resolve_precision(Precision::automatic);
-  return precision;
+  const auto& spec = models::model_spec(key);
+  const auto allowed = [&](Precision p) {
+    return p == Precision::fp32 || (p == Precision::bf16 && spec.bf16) || (p == Precision::int8 && spec.int8);
+  };
+  if (precision == Precision::int8 && !allowed(Precision::int8))
+    precision = resolve_precision(Precision::automatic);
+  return allowed(precision) ? precision : Precision::fp32;
 }
 
 struct Models::Impl {
@@ -146,8 +138,10 @@ std::shared_ptr<const Models> Models::load(const std::filesystem::path& dir, boo
                                                 " (altered or from another face-api version)");
     }
   }
-  for (const char* name : kModelNames)
+  for (const auto& spec : models::model_registry()) {
+    const std::string name(spec.name);
     models->impl_->weights.emplace(name, models::WeightMap::load(dir, name));
+  }
   return models;
 }
 
