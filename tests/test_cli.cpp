@@ -292,3 +292,19 @@ TEST(Cli, ThresholdsOutsideTheDistanceRangeAreRefused) {
   }
   EXPECT_EQ(run("verify --threshold 1.9 " + face("obama_1.jpg") + " " + face("biden_1.jpg")).exit_code, 0);
 }
+
+// A command that lists faces finds them all by default: the cascade (verify's default) stops at the
+// faces tiny is sure of and listed 2-4 of this crowd; SSD with tiles lists over 200 (docs/interfaces.md).
+TEST(Cli, DetectListsEveryFaceOfACrowdByDefault) {
+  const auto by_default = run("detect --json " + face("multi_crowd_tiny_faces.jpg"));
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  const auto j = nlohmann::json::parse(by_default.out);
+  EXPECT_EQ(j["detector"], "ssd");
+  EXPECT_GT(j["faces"].size(), 200u);
+  const auto cascade = run("detect --json --detector cascade " + face("multi_crowd_tiny_faces.jpg"));
+  ASSERT_EQ(cascade.exit_code, 0) << cascade.err;
+  EXPECT_LT(nlohmann::json::parse(cascade.out)["faces"].size(), 20u);
+  // verify's pipeline is not changed by it.
+  const auto v = run("verify --json " + face("obama_1.jpg") + " " + face("obama_2.jpg"));
+  EXPECT_EQ(nlohmann::json::parse(v.out)["detector"], "cascade");
+}

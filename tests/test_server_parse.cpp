@@ -228,6 +228,15 @@ TEST(ServerParse, UnknownFieldsAndDeepfaceNames) {
     e = error_of([&] { verify(refused); });
     EXPECT_EQ(e.code(), "bad_request") << refused;
   }
+  // A threshold must lie where distances do (docs/interfaces.md).
+  for (const double t : {5.0, 2.0, 0.0, -1.0}) {
+    RequestOptions o;
+    o.threshold = t;
+    EXPECT_EQ(error_of([&] { o.threshold_or(0.6); }).code(), "bad_request") << t;
+  }
+  RequestOptions fine;
+  fine.threshold = 1.5;
+  EXPECT_EQ(fine.threshold_or(0.6), 1.5);
   // The same names and checks for form fields.
   EXPECT_EQ(parse_form_options({{"detector_backend", "tiny"}, {"align", "true"}}).detector, "tiny");
   EXPECT_EQ(parse_form_options({{"min_quality", "true"}}).min_quality, true);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 
+#include "facematch/compare.hpp"
 #include "facematch/embed.hpp"
 #include "server/http_error.hpp"
 
@@ -260,8 +261,11 @@ PipelineOptions RequestOptions::apply(PipelineOptions base) const {
 
 double RequestOptions::threshold_or(double fallback) const {
   if (!threshold) return fallback;
-  if (!std::isfinite(*threshold) || !(*threshold > 0))
-    throw bad_request("'threshold' must be a positive number (default " + std::to_string(fallback) + ")");
+  try {
+    check_threshold(*threshold, "'threshold'");
+  } catch (const Error& e) {
+    throw bad_request(std::string(e.what()) + " (default " + std::to_string(fallback) + ")");
+  }
   return *threshold;
 }
 
