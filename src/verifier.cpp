@@ -453,11 +453,6 @@ void run_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOpt
 }
 
 // Checked before any image is analysed, so a bad option costs nothing.
-void check_threshold(double threshold) {
-  if (!(threshold > 0) || !std::isfinite(threshold))
-    throw Error(ErrorCode::invalid_argument, "threshold must be a positive number");
-}
-
 // Everything a call does once it holds a worker, with its thread count set.
 template <typename F>
 auto with_worker(Verifier::Pool& pool, int threads, F&& f) {

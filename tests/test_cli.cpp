@@ -152,7 +152,7 @@ TEST(Cli, RecallOptionsReachTheDetector) {
   const auto by_default = run("detect --json " + face("lowlight_1.jpg"));
   ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
   EXPECT_EQ(nlohmann::json::parse(by_default.out)["faces"].size(), 1u);
-  EXPECT_EQ(nlohmann::json::parse(by_default.out)["detector"], "cascade");
+  EXPECT_EQ(nlohmann::json::parse(by_default.out)["detector"], "ssd");  // detect lists every face
   EXPECT_EQ(run("detect --tile-min-side -1 " + face("lowlight_1.jpg")).exit_code, 2);
 }
 
@@ -200,4 +200,111 @@ TEST(Cli, VerifyFindsThePersonAmongTheFacesOfAGroupPhotoAndSaysWhichFace) {
   EXPECT_EQ(largest.exit_code, 1) << largest.err;
   EXPECT_EQ(nlohmann::json::parse(largest.out)["warnings"][0],
             "img2 has 2 faces; face " + std::to_string(1 - chosen) + " (largest) was compared");
+}
+
+namespace {
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::stringstream lines(text);
+  std::vector<nlohmann::json> parsed;
+  for (std::string line; std::getline(lines, line);) parsed.push_back(nlohmann::json::parse(line));
+  return parsed;
+}
+
+}  // namespace
+
+// A batch goes on past a bad photo: one line per input in order, a failure as its file and the error
+// shape, and the exit status says that one failed. It stopped at the first failure, unnamed.
+TEST(Cli, EmbedGoesOnPastAFailedImageAndNamesIt) {
+  const auto r = run("embed " + face("obama_1.jpg") + " " + face("noface_grass.jpg") + " " +
+                     face("corrupt_broken.jpg") + " " + face("obama_2.jpg"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0]["image"], face("obama_1.jpg"));
+  EXPECT_EQ(lines[0]["faces"][0]["descriptor"].size(), 128u);
+  EXPECT_EQ(lines[1]["image"], face("noface_grass.jpg"));
+  EXPECT_EQ(lines[1]["error"]["code"], "no_face") << lines[1];
+  EXPECT_FALSE(lines[1]["error"]["message"].get<std::string>().empty());
+  EXPECT_EQ(lines[2]["image"], face("corrupt_broken.jpg"));
+  EXPECT_EQ(lines[2]["error"]["code"], "bad_image") << lines[2];
+  EXPECT_EQ(lines[3]["image"], face("obama_2.jpg"));
+  EXPECT_EQ(lines[3]["faces"][0]["descriptor"].size(), 128u);
+  // Each failure also has its stderr line, naming the file.
+  EXPECT_NE(r.err.find("no_face: " + face("noface_grass.jpg")), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad_image: " + face("corrupt_broken.jpg")), std::string::npos) << r.err;
+  EXPECT_EQ(run("embed " + face("obama_1.jpg") + " " + face("obama_2.jpg")).exit_code, 0);
+}
+
+TEST(Cli, DetectNamesTheFileThatFailed) {
+  const auto r = run("detect " + face("corrupt_broken.jpg"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad_image: " + face("corrupt_broken.jpg") + ": "), std::string::npos) << r.err;
+}
+
+// JSON consumers read stdout: an error there is the error object (exit 2 and the stderr line stay).
+TEST(Cli, JsonErrorsArePrintedOnStdout) {
+  auto r = run("verify --json " + face("noface_grass.jpg") + " " + face("obama_1.jpg"));
+  EXPECT_EQ(r.exit_code, 2);
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["error"]["code"], "no_face") << r.out;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("noface_grass.jpg"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("no_face"), std::string::npos) << r.err;
+  r = run("detect --json " + face("corrupt_broken.jpg"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["error"]["code"], "bad_image") << r.out;
+}
+
+// An output format OpenCV cannot write is refused before any work, as a bad argument (it was an
+// `internal` error after detection).
+TEST(Cli, DrawChecksTheExtensionFirst) {
+  const auto out =
+      std::filesystem::temp_directory_path() / ("facematch_draw_" + std::to_string(::getpid()) + ".xyz");
+  const auto r = run("detect --draw " + out.string() + " " + face("obama_1.jpg"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("invalid_argument: --draw " + out.string()), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;  // no face was listed: nothing ran
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(Cli, HelpReadsPlainly) {
+  const auto verify = run("verify --help");
+  EXPECT_EQ(verify.exit_code, 0);
+  EXPECT_EQ(verify.out.find("{false}"), std::string::npos) << verify.out;
+  for (const char* flag :
+       {"--retry-low-light", "--no-retry-low-light", "--flip-average", "--no-flip-average"})
+    EXPECT_NE(verify.out.find(flag), std::string::npos) << flag;
+  EXPECT_NE(run("serve --help").out.find("error, critical or off"), std::string::npos);
+  EXPECT_NE(run("embed --help").out.find("always prints JSON"), std::string::npos);
+  // The off switches still switch off: the dark photo's face is found only by the retry.
+  const auto off = run("detect --json --no-retry-low-light --detector ssd " + face("lowlight_1.jpg"));
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_EQ(nlohmann::json::parse(off.out)["faces"].size(), 0u);
+}
+
+// Distances between two faces stay under 2; a threshold at or above it accepts every pair.
+TEST(Cli, ThresholdsOutsideTheDistanceRangeAreRefused) {
+  for (const char* t : {"5", "2", "0", "-0.1"}) {
+    const auto r =
+        run(std::string("verify --threshold ") + t + " " + face("obama_1.jpg") + " " + face("biden_1.jpg"));
+    EXPECT_EQ(r.exit_code, 2) << t;
+    EXPECT_NE(r.err.find("--threshold must be above 0 and below 2"), std::string::npos) << t << ": " << r.err;
+  }
+  EXPECT_EQ(run("verify --threshold 1.9 " + face("obama_1.jpg") + " " + face("biden_1.jpg")).exit_code, 0);
+}
+
+// A command that lists faces finds them all by default: the cascade (verify's default) stops at the
+// faces tiny is sure of and listed 2-4 of this crowd; SSD with tiles lists over 200 (docs/interfaces.md).
+TEST(Cli, DetectListsEveryFaceOfACrowdByDefault) {
+  const auto by_default = run("detect --json " + face("multi_crowd_tiny_faces.jpg"));
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  const auto j = nlohmann::json::parse(by_default.out);
+  EXPECT_EQ(j["detector"], "ssd");
+  EXPECT_GT(j["faces"].size(), 200u);
+  const auto cascade = run("detect --json --detector cascade " + face("multi_crowd_tiny_faces.jpg"));
+  ASSERT_EQ(cascade.exit_code, 0) << cascade.err;
+  EXPECT_LT(nlohmann::json::parse(cascade.out)["faces"].size(), 20u);
+  // verify's pipeline is not changed by it.
+  const auto v = run("verify --json " + face("obama_1.jpg") + " " + face("obama_2.jpg"));
+  EXPECT_EQ(nlohmann::json::parse(v.out)["detector"], "cascade");
 }

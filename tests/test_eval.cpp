@@ -253,3 +253,44 @@ TEST(EvalCli, CalibrateRefusesAFarTheDataCannotSupport) {
   EXPECT_NE(r.err.find("needs at least 1000 scored impostor pairs"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(out));
 }
+
+// Without --root the CSV's paths are relative to its own folder (they were relative to the working
+// directory: every image failed and the report was a row of zeros, exit 0).
+TEST(EvalCli, RootDefaultsToTheCsvFolderAndAucIsNaWithoutImpostors) {
+  const auto dir = temp_path("root");
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"obama_1.jpg", "obama_2.jpg"})
+    std::filesystem::create_symlink(faces_dir() / name, dir / name);
+  std::ofstream(dir / "pairs.csv") << "img1,img2,same\nobama_1.jpg,obama_2.jpg,1\n";
+  const auto text = run("eval " + (dir / "pairs.csv").string() + " --threads 1");
+  const auto json = run("eval --json " + (dir / "pairs.csv").string() + " --threads 1");
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("failed images: 0"), std::string::npos) << text.out;
+  // One genuine pair and no impostor: AUC and EER are undefined, not 0.
+  EXPECT_NE(text.out.find("ROC AUC n/a, EER n/a"), std::string::npos) << text.out;
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto j = nlohmann::json::parse(json.out);
+  EXPECT_TRUE(j["auc"].is_null()) << j["auc"];
+  EXPECT_TRUE(j["eer"].is_null()) << j["eer"];
+  EXPECT_EQ(j["at_threshold"]["correct"], 1);
+}
+
+TEST(EvalCli, MissingImagesStopTheRunBeforeAnyWork) {
+  const auto csv = temp_path("missing.csv");
+  std::ofstream(csv) << "img1,img2,same\nobama_1.jpg,obama_2.jpg,1\nobama_1.jpg,not_there.jpg,0\n";
+  auto r = run("eval " + csv.string() + " --root " + faces_dir().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("1 image(s) of " + csv.string() +
+                       " are missing: " + (faces_dir() / "not_there.jpg").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // no progress line: nothing ran
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  // The CSV's own folder (the temp folder) holds none of them.
+  r = run("eval " + csv.string());
+  std::filesystem::remove(csv);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("3 image(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("relative to the CSV's folder; --root sets another"), std::string::npos) << r.err;
+}

@@ -46,7 +46,7 @@ TEST(EvalMetrics, AccuracyCountsAcceptsBelowTheThreshold) {
 
 TEST(EvalMetrics, SeparableDataHasAucOneAndZeroEer) {
   const auto sep = pairs({0.1, 0.2, 0.3}, {0.6, 0.7});
-  EXPECT_DOUBLE_EQ(fm::roc_auc(sep), 1.0);
+  EXPECT_DOUBLE_EQ(fm::roc_auc(sep).value(), 1.0);
   const auto eer = fm::equal_error_rate(sep);
   EXPECT_DOUBLE_EQ(eer.rate, 0.0);
   EXPECT_DOUBLE_EQ(eer.threshold, 0.45);
@@ -56,11 +56,13 @@ TEST(EvalMetrics, SeparableDataHasAucOneAndZeroEer) {
 
 TEST(EvalMetrics, AucIsTheShareOfGenuineImpostorOrderings) {
   // 16 genuine x impostor orderings; only (0.7, 0.5) is wrong.
-  EXPECT_DOUBLE_EQ(fm::roc_auc(kOverlap), 15.0 / 16.0);
+  EXPECT_DOUBLE_EQ(fm::roc_auc(kOverlap).value(), 15.0 / 16.0);
   // Ties count half.
-  EXPECT_DOUBLE_EQ(fm::roc_auc(pairs({0.5}, {0.5})), 0.5);
-  EXPECT_DOUBLE_EQ(fm::roc_auc(pairs({0.9}, {0.1})), 0.0);
-  EXPECT_DOUBLE_EQ(fm::roc_auc(pairs({0.1}, {})), 0.0);  // undefined without impostors
+  EXPECT_DOUBLE_EQ(fm::roc_auc(pairs({0.5}, {0.5})).value(), 0.5);
+  EXPECT_DOUBLE_EQ(fm::roc_auc(pairs({0.9}, {0.1})).value(), 0.0);
+  // Undefined without impostors or without genuine pairs, not 0 (which would read as the worst ranking).
+  EXPECT_FALSE(fm::roc_auc(pairs({0.1}, {})).has_value());
+  EXPECT_FALSE(fm::roc_auc(pairs({}, {0.1})).has_value());
 }
 
 TEST(EvalMetrics, EerWhereFarMeetsFrr) {
@@ -206,6 +208,25 @@ TEST(OperatingPoints, RejectsFilesOfAnotherFormat) {
   const auto path = write_temp("not_op.json", R"({"threshold": 0.5})");
   EXPECT_THROW(fm::load_operating_points(path), fm::Error);
   std::filesystem::remove(path);
+}
+
+// A photo of several people (`x|y`, the syntax of ../shared/faces/identities.csv) is an impostor only of
+// photos that show none of them; with one of them it is left out, since the face compared may be theirs.
+TEST(EvalMetrics, MultiPersonPhotosAreImpostorsOnlyOfPeopleNotInThem) {
+  fm::EvaluationRun run;
+  run.embeddings["x.jpg"] = {{0, 0}, "m"};
+  run.embeddings["xy.jpg"] = {{1, 0}, "m"};
+  run.embeddings["y.jpg"] = {{2, 0}, "m"};
+  run.embeddings["z.jpg"] = {{4, 0}, "m"};
+  run.embeddings["yx.jpg"] = {{8, 0}, "m"};
+  const std::map<std::string, std::string> identities = {
+      {"x.jpg", "x"}, {"xy.jpg", "x|y"}, {"y.jpg", "y"}, {"z.jpg", "z"}, {"yx.jpg", "y|x"}};
+  auto impostors = fm::cross_identity_impostors(run, identities);
+  std::vector<double> distances;
+  for (const auto& p : impostors) distances.push_back(p.distance);
+  std::sort(distances.begin(), distances.end());
+  // x-y, x-z, y-z, and z against both group photos; never x or y against a photo they are in.
+  EXPECT_EQ(distances, (std::vector<double>{2, 2, 3, 4, 4}));
 }
 
 TEST(EvalMetrics, CrossIdentityImpostorsPairEveryTwoPeople) {

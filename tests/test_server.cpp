@@ -1,9 +1,16 @@
 // `facematch serve` over real HTTP: every route, the original cloud function's API as its client sent
 // it, every error status, API keys, overload and SIGTERM drain.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <future>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -256,16 +263,53 @@ TEST(Server, QualityIsAdviceUnlessMinQualityIsAsked) {
   expect_error(post_json(*c, "/verify", body), 400, "bad_request");
 }
 
-TEST(Server, PreflightAnswersWithTheOriginalCorsHeaders) {
+// The preflight allows the headers the API reads, the key among them (a page on another origin could
+// not send x-api-key), and every answer of every route carries the origin (only POST / did).
+TEST(Server, CorsOnEveryRouteAndPreflightAllowsTheKeyHeaders) {
   auto c = main_server().client();
-  for (const char* path : {"/", "/verify"}) {
+  for (const char* path : {"/", "/verify", "/detect", "/embed"}) {
     auto r = c->Options(path);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 204);
     expect_cors(r);
-    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Headers"), "Content-Type");
+    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Headers"), "Content-Type, x-api-key, Authorization");
     EXPECT_EQ(r->get_header_value("Access-Control-Max-Age"), "3600");
   }
+  auto v = post_json(*c, "/verify", verify_body("obama_1.jpg", "obama_2.jpg"));
+  ASSERT_EQ(v->status, 200);
+  expect_cors(v);
+  auto d = post_json(*c, "/detect", {{"img", base64(photo("obama_1.jpg"))}});
+  ASSERT_EQ(d->status, 200);
+  expect_cors(d);
+  auto e = post_json(*c, "/embed", {{"img", "not base64!"}});
+  EXPECT_EQ(e->status, 400);
+  expect_cors(e);
+  expect_cors(c->Get("/healthz"));
+}
+
+// --cors-origin (and FACEMATCH_CORS_ORIGIN) lists the pages that may call the API; '' turns CORS off.
+TEST(Server, CorsOriginIsASetting) {
+  ServerProcess listed({"--workers", "1"},
+                       {"FACEMATCH_CORS_ORIGIN=https://app.example, https://admin.example"});
+  ServerProcess off({"--workers", "1", "--cors-origin", ""});
+  listed.wait_ready();
+  off.wait_ready();
+  auto c = listed.client();
+  c->set_default_headers({{"Origin", "https://admin.example"}});
+  auto r = c->Get("/healthz");
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://admin.example");
+  EXPECT_EQ(r->get_header_value("Vary"), "Origin");
+  r = c->Options("/verify");
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://admin.example");
+  EXPECT_NE(r->get_header_value("Access-Control-Allow-Headers").find("x-api-key"), std::string::npos);
+  c->set_default_headers({{"Origin", "https://evil.example"}});
+  EXPECT_FALSE(c->Get("/healthz")->has_header("Access-Control-Allow-Origin"));
+  auto o = off.client();
+  const json legacy = {{"truth", legacy_image(shared_face("obama_1.jpg"), false)},
+                       {"check", legacy_image(shared_face("obama_2.jpg"), false)}};
+  r = post_json(*o, "/", legacy);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
 }
 
 TEST(Server, DetectJsonAndMultipart) {
@@ -490,6 +534,140 @@ TEST(Server, SigtermFinishesInFlightRequestsAndExitsZero) {
               late ? std::to_string(late->status).c_str() : httplib::to_string(late.error()).c_str());
   EXPECT_EQ(in_flight.get(), 200);
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+}
+
+// A raw request, as curl or a bare client sends it; returns the status line and headers (up to 30 s).
+std::string raw_request(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string answer;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 30000) <= 0) break;
+    const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<std::size_t>(n));
+    if (answer.find("\r\n\r\n") != std::string::npos) break;
+  }
+  ::close(fd);
+  return answer;
+}
+
+// GET or DELETE on /verify were 404, PUT 400 "malformed"; a known path with another method is 405 and
+// names the allowed ones. A POST without Content-Length waited for the read timeout and got 400.
+TEST(Server, OtherMethodsAre405WithAllowAndABodyNeedsALength) {
+  auto c = main_server().client();
+  std::vector<httplib::Result> answers;
+  answers.push_back(c->Get("/verify"));
+  answers.push_back(c->Delete("/verify"));
+  answers.push_back(c->Put("/verify", "{}", "application/json"));
+  answers.push_back(c->Get("/embed"));
+  for (const auto& r : answers) {
+    expect_error(r, 405, "method_not_allowed");
+    EXPECT_EQ(r->get_header_value("Allow"), "POST, OPTIONS") << r->body;
+    expect_cors(r);
+  }
+  auto r = c->Post("/healthz", "{}", "application/json");
+  expect_error(r, 405, "method_not_allowed");
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, OPTIONS");
+  expect_error(c->Get("/no/such/route"), 404, "not_found");  // unknown paths stay 404
+  EXPECT_EQ(c->Get("/healthz")->status, 200);                // and the connection still serves
+  r = c->Delete("/index.html");                              // the page's files are GET only
+  expect_error(r, 405, "method_not_allowed");
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, OPTIONS");
+  EXPECT_EQ(c->Get("/")->status, 200);  // the page, while POST / is the original API
+
+  const std::string no_length =
+      "POST /verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\r\n";
+  EXPECT_EQ(raw_request(main_server().port(), no_length).rfind("HTTP/1.1 411", 0), 0u);
+  const std::string put = "PUT /verify HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  EXPECT_EQ(raw_request(main_server().port(), put).rfind("HTTP/1.1 405", 0), 0u);
+}
+
+// curl -d sends application/x-www-form-urlencoded: 415 at any size (httplib's 8 KB form buffer made large
+// ones 413), answered without reading the body.
+TEST(Server, FormEncodedBodiesAre415AtAnySize) {
+  std::signal(SIGPIPE, SIG_IGN);  // should the server close before the whole body is sent
+  auto c = main_server().client();
+  for (const std::size_t size : {std::size_t{100}, std::size_t{619 * 1024}, std::size_t{5} * 1024 * 1024}) {
+    SCOPED_TRACE(size);
+    const std::string body(size, 'a');
+    expect_error(c->Post("/verify", body, "application/x-www-form-urlencoded"), 415,
+                 "unsupported_media_type");
+    auto r = c->Post("/", body, "application/x-www-form-urlencoded");
+    expect_error(r, 415, "unsupported_media_type");
+    EXPECT_EQ(json::parse(r->body)["Match"], "No");
+  }
+  EXPECT_EQ(post_json(*c, "/verify", verify_body("obama_1.jpg", "obama_2.jpg"))->status, 200);
+}
+
+TEST(Server, UnknownFieldsAre400AndDeepfaceRequestsWork) {
+  auto c = main_server().client();
+  auto body = verify_body("obama_1.jpg", "obama_2.jpg");
+  body["treshold"] = 0.3;
+  auto r = post_json(*c, "/verify", body);
+  expect_error(r, 400, "bad_request");
+  EXPECT_NE(json::parse(r->body)["error"]["message"].get<std::string>().find("'treshold'"),
+            std::string::npos);
+  httplib::MultipartFormDataItems items = {{"img", photo("obama_1.jpg"), "o.jpg", "image/jpeg"},
+                                           {"detectr", "ssd", "", ""}};
+  expect_error(c->Post("/detect", items), 400, "bad_request");
+  // A deepface client's request, unchanged.
+  body = verify_body("obama_1.jpg", "obama_2.jpg");
+  body.update({{"model_name", "Dlib"},
+               {"detector_backend", "ssd"},
+               {"distance_metric", "euclidean"},
+               {"enforce_detection", true},
+               {"align", true}});
+  r = post_json(*c, "/verify", body);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["detector"], "ssd");
+  EXPECT_EQ(json::parse(r->body)["verified"], true);
+  body["distance_metric"] = "cosine";
+  expect_error(post_json(*c, "/verify", body), 400, "bad_request");
+}
+
+TEST(Server, PortInUseAndOutOfRangeAreRefused) {
+  const std::string serve = std::string("timeout 60 ") + FACEMATCH_CLI + " serve --bind 127.0.0.1 --models " +
+                            facematch::testing::models_dir().string() + " --log-level warn --port ";
+  FILE* pipe = ::popen((serve + std::to_string(main_server().port()) + " 2>&1").c_str(), "r");
+  std::string out;
+  char buffer[512];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << out;
+  EXPECT_NE(out.find("address in use"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening"), std::string::npos) << out;
+  EXPECT_EQ(main_server().client()->Get("/healthz")->status, 200);
+  EXPECT_NE(std::system((serve + "99999 >/dev/null 2>&1").c_str()), 0);
+  EXPECT_NE(std::system((serve + "-1 >/dev/null 2>&1").c_str()), 0);
+}
+
+// The request log gave "0 B" for every multipart body (httplib leaves req.body empty for them).
+TEST(Server, RequestLogShowsTheSizeOfMultipartBodies) {
+  ServerProcess server({"--workers", "1", "--log-level", "info"});
+  server.wait_ready();
+  const auto a = photo("obama_1.jpg"), b = photo("obama_2.jpg");
+  httplib::MultipartFormDataItems items = {{"img1", a, "a.jpg", "image/jpeg"},
+                                           {"img2", b, "b.jpg", "image/jpeg"}};
+  ASSERT_EQ(server.client()->Post("/verify", items)->status, 200);
+  const auto log = server.log();
+  const auto line = log.find("POST /verify 200 ");
+  ASSERT_NE(line, std::string::npos) << log;
+  const auto end = log.find(" B", line);
+  const auto start = log.rfind(' ', end - 1) + 1;
+  const auto bytes = std::stoull(log.substr(start, end - start));
+  EXPECT_GT(bytes, a.size() + b.size()) << log.substr(line, end - line + 2);
+  EXPECT_LT(bytes, a.size() + b.size() + 2048) << log.substr(line, end - line + 2);
 }
 
 }  // namespace

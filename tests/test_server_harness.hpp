@@ -18,6 +18,7 @@ namespace facematch::testing {
 class ServerProcess {
  public:
   // Starts `facematch serve --port 0 --bind 127.0.0.1 --models <models_dir()> --log-level warn <args>`
+  // (without --log-level warn when `args` set a level)
   // with `env` ("NAME=value") added to the environment, and waits for its "listening on" line.
   explicit ServerProcess(const std::vector<std::string>& args = {}, const std::vector<std::string>& env = {});
   ~ServerProcess();  // SIGKILL if still running

@@ -1,12 +1,16 @@
 // The request parsers alone: shapes, limits and the time to read the original API's nested arrays.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "server/http_error.hpp"
 #include "server/request_parse.hpp"
+#include "server/server.hpp"
 #include "test_server_harness.hpp"
 
 namespace {
@@ -63,7 +67,7 @@ TEST(ServerParse, Base64WithPrefixWhitespaceAndUrlAlphabet) {
 
 TEST(ServerParse, VerifyJson) {
   const auto r = parse_verify_json(
-      R"({"img1": "QUJD", "img2": "data:image/png;base64,REVG", "threshold": 0.5, "detector": "tiny", "extra": 1})",
+      R"({"img1": "QUJD", "img2": "data:image/png;base64,REVG", "threshold": 0.5, "detector": "tiny"})",
       1000);
   EXPECT_EQ(r.img1, (Bytes{'A', 'B', 'C'}));
   EXPECT_EQ(r.img2, (Bytes{'D', 'E', 'F'}));
@@ -171,3 +175,72 @@ TEST(ServerParse, OriginalRequestOfTwoPhotosGivesTheirPixels) {
 }
 
 }  // namespace
+
+// The key file's format: one key per line; '#' at the start or after whitespace begins a comment. A
+// trailing comment made the whole line the key.
+TEST(ServerParse, ApiKeyFileCommentsAndKeys) {
+  const auto path = std::filesystem::temp_directory_path() / ("facematch_keys_" + std::to_string(::getpid()));
+  std::ofstream(path) << "# keys for the staging clients\n  key-1  \nsecret-key-2 # trailing comment\n"
+                         "\tkey-3\t#tab before the comment\nab#cd\n\n   # indented comment\n";
+  EXPECT_EQ(read_api_keys(path.string()),
+            (std::vector<std::string>{"key-1", "secret-key-2", "key-3", "ab#cd"}));
+  // Two words on a line are a mistake (a comment without '#'), never one key with a space.
+  std::ofstream(path) << "key-1\nsecret-key-2 trailing words\n";
+  try {
+    read_api_keys(path.string());
+    ADD_FAILURE() << "no error";
+  } catch (const facematch::Error& e) {
+    EXPECT_EQ(e.code(), facematch::ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
+  }
+  std::ofstream(path) << "# only a comment\n";
+  EXPECT_THROW(read_api_keys(path.string()), facematch::Error);
+  std::filesystem::remove(path);
+}
+
+// Unknown fields are refused by name (a misspelt option was ignored silently); deepface's names are taken
+// where they mean ours and refused with the reason where they do not.
+TEST(ServerParse, UnknownFieldsAndDeepfaceNames) {
+  const std::string images = R"("img1": "QUJD", "img2": "QUJD")";
+  const auto verify = [&](const std::string& extra) {
+    return parse_verify_json("{" + images + ", " + extra + "}", 1000);
+  };
+  auto e = error_of([&] { verify(R"("treshold": 0.3)"); });
+  EXPECT_EQ(e.status(), 400);
+  EXPECT_NE(std::string(e.what()).find("unknown field 'treshold'"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(error_of([&] {
+                          parse_images_json(R"({"img": "QUJD", "images": ["QUJD"]})", false, 1, 1000);
+                        }).what())
+                .find("'images'"),
+            std::string::npos);
+  auto r = verify(R"("detector_backend": "ssd", "model_name": "Dlib", "distance_metric": "euclidean",
+                      "enforce_detection": true, "align": true, "threshold": 0.5)");
+  EXPECT_EQ(r.options.detector, "ssd");
+  EXPECT_FALSE(r.options.align);
+  EXPECT_EQ(r.options.threshold, 0.5);
+  EXPECT_EQ(
+      verify(R"("model_name": "face-api-1.7.15/face_recognition_model", "align": "faceapi")").options.align,
+      "faceapi");
+  for (const char* refused :
+       {R"("model_name": "VGG-Face")", R"("distance_metric": "cosine")",
+        R"("distance_metric": "euclidean_l2")", R"("enforce_detection": false)", R"("align": false)",
+        R"("detector": "tiny", "detector_backend": "ssd")", R"("enforce_detection": "yes")"}) {
+    e = error_of([&] { verify(refused); });
+    EXPECT_EQ(e.code(), "bad_request") << refused;
+  }
+  // A threshold must lie where distances do (docs/interfaces.md).
+  for (const double t : {5.0, 2.0, 0.0, -1.0}) {
+    RequestOptions o;
+    o.threshold = t;
+    EXPECT_EQ(error_of([&] { o.threshold_or(0.6); }).code(), "bad_request") << t;
+  }
+  RequestOptions fine;
+  fine.threshold = 1.5;
+  EXPECT_EQ(fine.threshold_or(0.6), 1.5);
+  // The same names and checks for form fields.
+  EXPECT_EQ(parse_form_options({{"detector_backend", "tiny"}, {"align", "true"}}).detector, "tiny");
+  EXPECT_EQ(parse_form_options({{"min_quality", "true"}}).min_quality, true);
+  e = error_of([] { parse_form_options({{"treshold", "0.3"}}); });
+  EXPECT_NE(std::string(e.what()).find("'treshold'"), std::string::npos) << e.what();
+  EXPECT_EQ(error_of([] { parse_form_options({{"enforce_detection", "false"}}); }).code(), "bad_request");
+}

@@ -14,4 +14,11 @@ double euclidean_distance(const Embedding& a, const Embedding& b);
 
 inline bool is_match(double distance, double threshold) { return distance < threshold; }
 
+// Thresholds are refused at or above this: the descriptors are not unit length (norms about 1.4), but no
+// two faces come near this distance (docs/interfaces.md), so a higher threshold would accept every pair.
+inline constexpr double kMaxThreshold = 2.0;
+
+// Throws Error{invalid_argument} naming `what` unless 0 < threshold < kMaxThreshold.
+void check_threshold(double threshold, const char* what = "threshold");
+
 }  // namespace facematch

@@ -57,12 +57,16 @@ struct ScoredPair {
 };
 
 // CSV with a header naming img and identity (../shared/calibration/identities.csv); rows with an empty
-// identity (unknown person) are skipped. Error{invalid_argument} names the line of a malformed row.
+// identity (unknown person) are skipped. A photo of several people lists them all, separated by '|'
+// (`obama|biden`, as ../shared/faces does). Error{invalid_argument} names the line of a malformed row.
 std::map<std::string, std::string> read_identities_csv(const std::filesystem::path& path);
 
-// Every pair of images of `run` that gave a descriptor and whose identities differ, as impostor pairs:
-// far more impostors than a pairs file lists, so that low FARs rest on enough false accepts. Images
-// without an identity are left out.
+// Every pair of images of `run` that gave a descriptor and whose identities share no person, as impostor
+// pairs: far more impostors than a pairs file lists, so that low FARs rest on enough false accepts.
+// Images without an identity are left out, and so are pairs whose identity sets overlap without being
+// one single person each (`obama|biden` with `obama`): the face compared may be either person's, so the
+// pair is neither surely genuine nor surely an impostor. A multi-person row must name everyone in the
+// photo whom the face choice could pick; an unnamed person there could make a listed impostor genuine.
 std::vector<ScoredPair> cross_identity_impostors(const EvaluationRun& run,
                                                  const std::map<std::string, std::string>& identities);
 // The pairs of `run` whose two images gave a descriptor, in input order; `only_group` keeps the pairs
@@ -95,9 +99,9 @@ struct RocPoint {
 };
 std::vector<RocPoint> roc_curve(std::span<const ScoredPair> pairs);
 
-// Area under the ROC curve = P(genuine distance < impostor distance), ties counting half. 0 when either
-// class is empty.
-double roc_auc(std::span<const ScoredPair> pairs);
+// Area under the ROC curve = P(genuine distance < impostor distance), ties counting half. Empty when
+// either class is empty (undefined then; 0 would read as the worst possible ranking).
+std::optional<double> roc_auc(std::span<const ScoredPair> pairs);
 
 // The threshold where FAR and FRR cross. `rate` is (FAR + FRR) / 2 at the threshold among those between
 // distinct distances that minimizes |FAR - FRR|.

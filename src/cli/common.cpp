@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include <iostream>
+
 #include "facematch/error.hpp"
 
 namespace facematch::cli {
@@ -37,8 +39,8 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
   cmd.add_option("--detector", o.detector,
                  "Face detector: cascade (tiny, then SSD when unsure), ssd or tiny (face-api's own)")
       ->capture_default_str();
-  cmd.add_flag("--retry-low-light,!--no-retry-low-light", o.retry_low_light,
-               "When a dark photo shows no face, detect again on a brightened, denoised copy (default on)");
+  add_switch(cmd, "retry-low-light", o.retry_low_light,
+             "When a dark photo shows no face, detect again on a brightened, denoised copy");
   cmd.add_option("--tile-min-side", o.tile_min_side,
                  "Also detect on 2x2 tiles of photos at least this many pixels wide or high (0 = off)")
       ->capture_default_str();
@@ -66,8 +68,7 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
          "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact), bf16 or int8 "
          "(the recognition net in calibrated int8, the others as auto)")
       ->capture_default_str();
-  cmd.add_flag("--flip-average,!--no-flip-average", o.flip_average,
-               "Average each descriptor with the mirrored face's (default on)");
+  add_switch(cmd, "flip-average", o.flip_average, "Average each descriptor with the mirrored face's");
   if (with_align) {
     cmd.add_option("--align", o.align,
                    "Face alignment: similarity (rotation-corrected), faceapi (face-api's), unsquash "
@@ -84,6 +85,27 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
                "Refuse (exit 2, low_quality) a compared face with any quality reason: too_small, blurred, "
                "profile, tilted, rotated, dark, overexposed, cut_off");
   cmd.add_flag("--json", o.json, "Print JSON");
+}
+
+// CLI11 shows a negated flag as `--x,--no-x{false}`; two flags read plainly in --help.
+void add_switch(CLI::App& cmd, const std::string& name, bool& value, const std::string& what) {
+  cmd.add_flag_callback(
+      "--" + name, [&value] { value = true; }, what + (value ? " (default on)" : " (default off)"));
+  cmd.add_flag_callback(
+      "--no-" + name, [&value] { value = false; }, "Turn --" + name + " off");
+}
+
+nlohmann::json error_json(const Error& error) {
+  return {{"error", {{"code", to_string(error.code())}, {"message", error.what()}}}};
+}
+
+int with_json_errors(bool json, const std::function<int()>& run) {
+  try {
+    return run();
+  } catch (const Error& e) {
+    if (json) std::cout << error_json(e).dump(2) << '\n' << std::flush;
+    throw;
+  }
 }
 
 std::shared_ptr<const Models> load_models(const CommonOptions& o) {

@@ -4,10 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "facematch/error.hpp"
 #include "facematch/verifier.hpp"
 
 namespace facematch::cli {
@@ -42,6 +44,14 @@ struct CommonOptions {
 // Adds the options above to `cmd`; `with_align` adds --align and --face-policy.
 void add_common(CLI::App& cmd, CommonOptions& options, bool with_align);
 std::shared_ptr<const Models> load_models(const CommonOptions& options);
+
+// `--NAME` and `--no-NAME` for a boolean that defaults to `value`'s current value.
+void add_switch(CLI::App& cmd, const std::string& name, bool& value, const std::string& what);
+
+// Runs a command; with `json`, an Error is also printed on stdout as {"error": {"code", "message"}}
+// (JSON consumers read stdout only) before it reaches main's stderr line and exit code 2.
+int with_json_errors(bool json, const std::function<int()>& run);
+nlohmann::json error_json(const Error& error);
 
 // A subcommand registers itself and the function that runs it once the command line is parsed.
 struct Command {

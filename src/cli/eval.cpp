@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -28,7 +29,8 @@ constexpr double kReportedFars[] = {1e-2, 1e-3, 1e-4};
 
 struct EvalArgs {
   CommonOptions common;
-  std::string csv, root = ".";
+  std::string csv;
+  std::optional<std::string> root;  // default: the CSV's folder
   std::size_t threads = 0;
   double threshold = kDefaultThreshold;
   std::optional<std::string> plot, distances, identities;
@@ -92,11 +94,39 @@ struct Measured {
   std::string roc_impostors;       // where roc's impostor pairs come from
   std::size_t genuine = 0, impostors = 0, failed_genuine = 0, failed_impostors = 0;
   Accuracy at, at_best;
-  double best = 0, auc = 0;
+  double best = 0;
+  std::optional<double> auc;  // empty without genuine or without impostor pairs
   EqualErrorRate eer;
   std::vector<TarAtFar> tar;
   std::vector<std::string> groups;
 };
+
+std::filesystem::path root_of(const EvalArgs& a) {
+  return a.root ? std::filesystem::path(*a.root) : std::filesystem::path(a.csv).parent_path();
+}
+
+// A wrong root made every image an io_error and the report a row of zeros: missing images stop the run
+// before any work, naming how many and the first few.
+void check_images_exist(const EvalArgs& a, const std::vector<LabelledPair>& pairs) {
+  const auto root = root_of(a);
+  std::set<std::string> missing;
+  for (const auto& p : pairs)
+    for (const auto* img : {&p.first, &p.second})
+      if (!std::filesystem::exists(root / *img)) missing.insert(*img);
+  if (missing.empty()) return;
+  std::string list;
+  int shown = 0;
+  for (const auto& img : missing) {
+    if (shown++ == 3) break;
+    if (!list.empty()) list += ", ";
+    list += (root / img).string();
+  }
+  std::string message = std::to_string(missing.size()) + " image(s) of " + a.csv + " are missing: " + list;
+  if (missing.size() > 3) message += ", ...";
+  message += a.root ? " (paths are relative to --root)"
+                    : " (paths are relative to the CSV's folder; --root sets another)";
+  throw Error(ErrorCode::io_error, message);
+}
 
 Measured measure(const EvalArgs& a, const PipelineOptions& options, std::vector<double> fars) {
   for (const double far : fars)
@@ -104,13 +134,14 @@ Measured measure(const EvalArgs& a, const PipelineOptions& options, std::vector<
   Measured m;
   m.pairs = read_pairs_csv(a.csv);
   if (m.pairs.empty()) throw Error(ErrorCode::invalid_argument, a.csv + " has no pairs");
+  check_images_exist(a, m.pairs);
   const std::size_t threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
   // Read before the long embedding run so that a bad file fails fast.
   const auto identities =
       a.identities ? read_identities_csv(*a.identities) : std::map<std::string, std::string>();
   Verifier verifier(load_models(a.common), threads);
   Progress progress;
-  m.run = evaluate_pairs(verifier, m.pairs, a.root, options, threads, std::ref(progress));
+  m.run = evaluate_pairs(verifier, m.pairs, root_of(a), options, threads, std::ref(progress));
 
   for (std::size_t i = 0; i < m.pairs.size(); ++i) {
     ++(m.pairs[i].same ? m.genuine : m.impostors);
@@ -173,8 +204,20 @@ struct GroupFigures {
   std::string name;
   std::size_t pairs = 0, failed = 0;
   Accuracy at;
-  double auc = 0;
+  std::optional<double> auc;
 };
+
+nlohmann::json optional_json(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
+}
+
+// "n/a" where AUC is undefined (one class missing).
+std::string auc_text(const std::optional<double>& auc) {
+  if (!auc) return "n/a";
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%.4f", *auc);
+  return buffer;
+}
 
 std::vector<GroupFigures> group_figures(const Measured& m, double threshold) {
   std::vector<GroupFigures> out;
@@ -205,7 +248,7 @@ nlohmann::json report_json(const EvalArgs& a, const PipelineOptions& options, co
     auto j = accuracy_json(g.at, a.threshold);
     j["group"] = g.name;
     j["pairs"] = g.pairs;
-    j["auc"] = g.auc;
+    j["auc"] = optional_json(g.auc);
     groups.push_back(std::move(j));
   }
   return {{"csv", a.csv},
@@ -221,8 +264,9 @@ nlohmann::json report_json(const EvalArgs& a, const PipelineOptions& options, co
           {"at_threshold", accuracy_json(m.at, a.threshold)},
           {"best_accuracy", accuracy_json(m.at_best, m.best)},
           {"roc_impostors", m.roc_impostors},
-          {"auc", m.auc},
-          {"eer", {{"rate", m.eer.rate}, {"threshold", m.eer.threshold}}},
+          {"auc", optional_json(m.auc)},
+          {"eer",
+           m.auc ? nlohmann::json{{"rate", m.eer.rate}, {"threshold", m.eer.threshold}} : nlohmann::json()},
           {"tar_at_far", tar},
           {"groups", groups}};
 }
@@ -251,7 +295,11 @@ void print_report(const EvalArgs& a, const PipelineOptions& options, const Measu
   for (const auto& p : m.roc) roc_genuine += p.same;
   std::printf("ROC over %zu scored genuine pairs and %zu impostor pairs (%s):\n", roc_genuine,
               m.roc.size() - roc_genuine, m.roc_impostors.c_str());
-  std::printf("ROC AUC %.4f, EER %.2f%% at threshold %.4f\n", m.auc, 100 * m.eer.rate, m.eer.threshold);
+  if (m.auc) {
+    std::printf("ROC AUC %.4f, EER %.2f%% at threshold %.4f\n", *m.auc, 100 * m.eer.rate, m.eer.threshold);
+  } else {
+    std::printf("ROC AUC n/a, EER n/a (they need both genuine and impostor pairs)\n");
+  }
   const auto at = accuracy_at(m.roc, a.threshold);
   std::printf("threshold %.4f: FAR %.3g (%zu of %zu impostors accepted), TAR %.2f%%\n", a.threshold,
               static_cast<double>(at.false_accepts) /
@@ -275,9 +323,9 @@ void print_report(const EvalArgs& a, const PipelineOptions& options, const Measu
   const auto groups = group_figures(m, a.threshold);
   if (!groups.empty()) std::printf("per group at threshold %.4f:\n", a.threshold);
   for (const auto& g : groups)
-    std::printf("  %-20s %6zu pairs  accuracy %6.2f%%  (%zu FA, %zu FR, %zu failed)  AUC %.4f\n",
+    std::printf("  %-20s %6zu pairs  accuracy %6.2f%%  (%zu FA, %zu FR, %zu failed)  AUC %s\n",
                 g.name.c_str(), g.pairs, 100 * g.at.rate(), g.at.false_accepts, g.at.false_rejects, g.failed,
-                g.auc);
+                auc_text(g.auc).c_str());
   for (const auto& [img, why] : m.run.failed_images)
     std::printf("  failed: %s: %s\n", img.c_str(), why.c_str());
 }
@@ -313,7 +361,7 @@ void write_outputs(const EvalArgs& a, const PipelineOptions& options, const Meas
 
 int run_eval(const EvalArgs& a) {
   const auto options = a.common.pipeline();
-  if (!(a.threshold > 0)) throw Error(ErrorCode::invalid_argument, "--threshold must be positive");
+  check_threshold(a.threshold, "--threshold");
   const auto m = measure(a, options, {});
   if (a.common.json) {
     std::cout << report_json(a, options, m).dump(2) << '\n';
@@ -361,7 +409,7 @@ int run_calibrate(const EvalArgs& a) {
   points.provenance = {
       {"csv", a.csv},
       {"csv_sha256", file_sha256_hex(a.csv)},
-      {"root", a.root},
+      {"root", root_of(a).string()},
       {"pairs", m.pairs.size()},
       {"genuine", m.genuine},
       {"impostors", m.impostors},
@@ -371,8 +419,8 @@ int run_calibrate(const EvalArgs& a) {
       {"identities", a.identities ? nlohmann::json(*a.identities) : nlohmann::json()},
       {"identities_sha256", a.identities ? nlohmann::json(file_sha256_hex(*a.identities)) : nlohmann::json()},
       {"roc_impostors", m.roc_impostors},
-      {"auc", m.auc},
-      {"eer", m.eer.rate},
+      {"auc", optional_json(m.auc)},
+      {"eer", m.auc ? nlohmann::json(m.eer.rate) : nlohmann::json()},
       {"pipeline",
        {{"detector", to_string(options.detector.kind)},
         {"min_score", a.common.min_score},
@@ -407,7 +455,7 @@ int run_calibrate(const EvalArgs& a) {
 
 void add_pair_options(CLI::App& cmd, EvalArgs& args) {
   cmd.add_option("pairs", args.csv, "CSV file of pairs: img1,img2,same[,group]")->required();
-  cmd.add_option("--root", args.root, "Folder the CSV's paths are relative to")->capture_default_str();
+  cmd.add_option("--root", args.root, "Folder the CSV's paths are relative to (default: the CSV's folder)");
   cmd.add_option("--threads", args.threads, "Images embedded in parallel (0 = cores)");
   cmd.add_option("--threshold", args.threshold, "Threshold to report accuracy at")->capture_default_str();
   cmd.add_option("--plot", args.plot, "Write the ROC curve and distance histograms to this PNG file");
@@ -424,7 +472,9 @@ void add_eval_commands(CLI::App& app, CommandTable& commands) {
   auto eval_args = std::make_shared<EvalArgs>();
   auto* eval = app.add_subcommand("eval", "Measure accuracy, ROC AUC, EER and TAR at FAR on labelled pairs");
   add_pair_options(*eval, *eval_args);
-  commands.push_back({eval, [eval_args] { return run_eval(*eval_args); }});
+  commands.push_back({eval, [eval_args] {
+                        return with_json_errors(eval_args->common.json, [&] { return run_eval(*eval_args); });
+                      }});
 
   auto calibrate_args = std::make_shared<EvalArgs>();
   auto* calibrate = app.add_subcommand(
@@ -434,7 +484,10 @@ void add_eval_commands(CLI::App& app, CommandTable& commands) {
       ->required();
   calibrate->add_option("--out", calibrate_args->out, "Operating-point file to write")
       ->default_str("operating-points.json");
-  commands.push_back({calibrate, [calibrate_args] { return run_calibrate(*calibrate_args); }});
+  commands.push_back({calibrate, [calibrate_args] {
+                        return with_json_errors(calibrate_args->common.json,
+                                                [&] { return run_calibrate(*calibrate_args); });
+                      }});
 }
 
 }  // namespace facematch::cli

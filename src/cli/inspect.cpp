@@ -16,9 +16,14 @@
 namespace facematch::cli {
 namespace {
 
+// Photos at least this long on a side are also searched in 2x2 tiles by `detect` (README "Detection
+// recall": tiles from 1024 px found 54 of the 56 faces of ../shared/faces, the cascade 45).
+constexpr int kDetectTileMinSide = 1024;
+
 int run_verify(const CommonOptions& o, const std::string& a, const std::string& b, double threshold,
                const std::optional<std::string>& operating_point) {
   const auto options = o.pipeline();
+  check_threshold(threshold, "--threshold");
   // Resolved before any image is analysed so that a bad name fails fast.
   const auto op =
       operating_point ? std::optional(resolve_operating_point(*operating_point, options)) : std::nullopt;
@@ -44,23 +49,36 @@ int run_verify(const CommonOptions& o, const std::string& a, const std::string& 
   return v.verified ? kExitSame : kExitDifferent;
 }
 
+// One line per image, failures included, so that a batch goes on past a bad photo and every line says
+// which image it is about. Exit 0 when every image gave a line of faces, 1 when any failed.
 int run_embed(const CommonOptions& o, const std::vector<std::string>& images) {
   const auto options = o.pipeline();
   Verifier verifier(load_models(o), 1);
+  bool any_failed = false;
   for (const auto& path : images) {
-    const auto analysis = verifier.analyze_file(path, options, /*embed_all_faces=*/true);
-    auto faces = report::faces_json(analysis);
-    for (std::size_t i = 0; i < analysis.faces.size(); ++i)
-      faces[i]["descriptor"] = analysis.embeddings[i].values;
-    const nlohmann::json line = {{"image", path},
-                                 {"model", kEmbeddingModelId},
-                                 {"align", to_string(options.align)},
-                                 {"detector", to_string(options.detector.kind)},
-                                 {"chosen_face", analysis.chosen},
-                                 {"faces", std::move(faces)}};
-    std::cout << line.dump() << '\n';
+    nlohmann::json line;
+    try {
+      const auto analysis = verifier.analyze_file(path, options, /*embed_all_faces=*/true);
+      auto faces = report::faces_json(analysis);
+      for (std::size_t i = 0; i < analysis.faces.size(); ++i)
+        faces[i]["descriptor"] = analysis.embeddings[i].values;
+      line = {{"image", path},
+              {"model", kEmbeddingModelId},
+              {"align", to_string(options.align)},
+              {"detector", to_string(options.detector.kind)},
+              {"chosen_face", analysis.chosen},
+              {"faces", std::move(faces)}};
+    } catch (const Error& e) {
+      // Failures of the whole run (models, engine) stop it; failures of one image are its line.
+      if (e.code() == ErrorCode::internal || e.code() == ErrorCode::model_error) throw;
+      any_failed = true;
+      line = error_json(e);
+      line["image"] = path;
+      std::cerr << "facematch: " << to_string(e.code()) << ": " << path << ": " << e.what() << '\n';
+    }
+    std::cout << line.dump() << '\n' << std::flush;
   }
-  return 0;
+  return any_failed ? kExitDifferent : kExitSame;
 }
 
 void draw_faces(const std::string& image_path, const std::vector<Face>& faces, const std::string& out,
@@ -78,8 +96,18 @@ void draw_faces(const std::string& image_path, const std::vector<Face>& faces, c
 
 int run_detect(const CommonOptions& o, const std::string& image, const std::optional<std::string>& draw) {
   const auto options = o.pipeline();
+  // Checked before the models load and the photo is analysed: OpenCV only says so after the work.
+  if (draw && !cv::haveImageWriter(*draw))
+    throw Error(ErrorCode::invalid_argument,
+                "--draw " + *draw + ": no image format for this extension (use .jpg, .png, .bmp, .webp ...)");
   Verifier verifier(load_models(o), 1);
-  const auto analysis = verifier.detect_file(image, options);
+  const auto analysis = [&] {
+    try {
+      return verifier.detect_file(image, options);
+    } catch (const Error& e) {
+      throw Error(e.code(), image + ": " + e.what());
+    }
+  }();
   const auto& faces = analysis.faces;
   if (o.json) {
     const auto list = report::faces_json(analysis);
@@ -128,8 +156,10 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands) {
       ->excludes(threshold);
   add_common(*verify, verify_args->common, true);
   commands.push_back({verify, [verify_args] {
-                        return run_verify(verify_args->common, verify_args->first, verify_args->second,
-                                          verify_args->threshold, verify_args->operating_point);
+                        const auto& a = *verify_args;
+                        return with_json_errors(a.common.json, [&] {
+                          return run_verify(a.common, a.first, a.second, a.threshold, a.operating_point);
+                        });
                       }});
 
   struct EmbedArgs {
@@ -137,9 +167,14 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands) {
     std::vector<std::string> images;
   };
   auto embed_args = std::make_shared<EmbedArgs>();
-  auto* embed = app.add_subcommand("embed", "Print one JSON line of face descriptors per image");
+  auto* embed = app.add_subcommand(
+      "embed",
+      "Print one JSON line per image: its faces with descriptors, or {\"image\", \"error\"} when it failed "
+      "(exit 0 when every image gave faces, 1 when any failed, 2 when the command could not run)");
   embed->add_option("images", embed_args->images, "Photos")->required();
   add_common(*embed, embed_args->common, true);
+  // Kept so that scripts passing it to every command work; there is no other output to choose.
+  embed->get_option("--json")->description("Accepted and ignored: embed always prints JSON lines");
   commands.push_back({embed, [embed_args] { return run_embed(embed_args->common, embed_args->images); }});
 
   struct DetectArgs {
@@ -148,12 +183,22 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands) {
     std::optional<std::string> draw;
   };
   auto detect_args = std::make_shared<DetectArgs>();
-  auto* detect = app.add_subcommand("detect", "List the faces in a photo");
+  // A command that lists faces should find them all: the cascade (verify's default, shared with the
+  // service) stops at the faces tiny is sure of, which is right when one face is compared and listed 2 of
+  // a crowd's faces; SSD with 2x2 tiles on large photos finds the small ones (docs/interfaces.md).
+  detect_args->common.detector = to_string(DetectorKind::ssd);
+  detect_args->common.tile_min_side = kDetectTileMinSide;
+  auto* detect = app.add_subcommand(
+      "detect",
+      "List every face in a photo (SSD, with tiles on photos of 1024 pixels and more; --detector cascade "
+      "is verify's faster choice, which lists only the faces it is sure of when some are)");
   detect->add_option("image", detect_args->image, "Photo")->required();
   detect->add_option("--draw", detect_args->draw, "Write a copy of the photo with faces and landmarks drawn");
   add_common(*detect, detect_args->common, false);
   commands.push_back({detect, [detect_args] {
-                        return run_detect(detect_args->common, detect_args->image, detect_args->draw);
+                        const auto& a = *detect_args;
+                        return with_json_errors(a.common.json,
+                                                [&] { return run_detect(a.common, a.image, a.draw); });
                       }});
 }
 

@@ -49,7 +49,7 @@ int run_serve(ServeArgs& args) {
   config.legacy_align = parse_align(args.legacy_align);
   if (!(args.max_body_mb > 0)) throw Error(ErrorCode::invalid_argument, "--max-body-mb must be positive");
   config.max_body_bytes = static_cast<std::size_t>(args.max_body_mb * 1024 * 1024);
-  if (!(config.threshold > 0)) throw Error(ErrorCode::invalid_argument, "--threshold must be positive");
+  check_threshold(config.threshold, "--threshold");
   if (args.operating_point) {
     config.operating_point = resolve_operating_point(*args.operating_point, config.pipeline);
     config.threshold = config.operating_point->point.threshold;
@@ -104,6 +104,7 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
   auto& c = args->config;
   cmd->add_option("--port", c.port, "TCP port; 0 picks a free one")
       ->envname("FACEMATCH_PORT")
+      ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   cmd->add_option("--bind", c.bind, "Address to listen on (0.0.0.0 for every interface)")
       ->envname("FACEMATCH_BIND")
@@ -152,7 +153,13 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
                   "Requests per connection before it is closed")
       ->envname("FACEMATCH_KEEP_ALIVE_MAX")
       ->capture_default_str();
-  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error or off")
+  cmd->add_option(
+         "--cors-origin", c.cors_origin,
+         "Access-Control-Allow-Origin of every answer: * (any page), ORIGIN[,ORIGIN...] (echoed when "
+         "the request's Origin is listed) or '' (no CORS headers)")
+      ->envname("FACEMATCH_CORS_ORIGIN")
+      ->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("FACEMATCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();

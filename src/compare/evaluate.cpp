@@ -174,16 +174,34 @@ std::vector<ScoredPair> scored_pairs(const std::vector<LabelledPair>& pairs, con
   return scored;
 }
 
+namespace {
+
+std::vector<std::string> people(const std::string& identity) {
+  std::vector<std::string> out;
+  std::stringstream ss(identity);
+  for (std::string person; std::getline(ss, person, '|');)
+    if (!person.empty()) out.push_back(person);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool share_a_person(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::any_of(a.begin(), a.end(),
+                     [&](const std::string& p) { return std::binary_search(b.begin(), b.end(), p); });
+}
+
+}  // namespace
+
 std::vector<ScoredPair> cross_identity_impostors(const EvaluationRun& run,
                                                  const std::map<std::string, std::string>& identities) {
-  std::vector<std::pair<const std::string*, const Embedding*>> labelled;
+  std::vector<std::pair<std::vector<std::string>, const Embedding*>> labelled;
   for (const auto& [image, embedding] : run.embeddings)
     if (const auto it = identities.find(image); it != identities.end())
-      labelled.emplace_back(&it->second, &embedding);
+      labelled.emplace_back(people(it->second), &embedding);
   std::vector<ScoredPair> impostors;
   for (std::size_t i = 0; i < labelled.size(); ++i)
     for (std::size_t j = i + 1; j < labelled.size(); ++j)
-      if (*labelled[i].first != *labelled[j].first)
+      if (!share_a_person(labelled[i].first, labelled[j].first))
         impostors.push_back({euclidean_distance(*labelled[i].second, *labelled[j].second), false});
   return impostors;
 }
@@ -267,9 +285,9 @@ std::vector<RocPoint> roc_curve(std::span<const ScoredPair> pairs) {
   return roc;
 }
 
-double roc_auc(std::span<const ScoredPair> pairs) {
+std::optional<double> roc_auc(std::span<const ScoredPair> pairs) {
   const auto s = sweep(pairs);
-  if (s.genuine == 0 || s.impostors == 0) return 0;
+  if (s.genuine == 0 || s.impostors == 0) return std::nullopt;
   // Each step adds a tie group: its genuine pairs beat every impostor not yet accepted and tie with the
   // impostors of the same group.
   double wins = 0;

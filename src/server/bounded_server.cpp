@@ -51,8 +51,8 @@ void address(int fd, bool peer, std::string& ip, int& port) {
 // buffered; the end of the head is the first CRLFCRLF handed to httplib.
 class BoundedStream final : public httplib::Stream {
  public:
-  BoundedStream(int fd, Clock::duration read_timeout, Clock::duration write_timeout, std::size_t max_head_bytes,
-                Clock::duration body_time)
+  BoundedStream(int fd, Clock::duration read_timeout, Clock::duration write_timeout,
+                std::size_t max_head_bytes, Clock::duration body_time)
       : fd_(fd),
         read_timeout_(read_timeout),
         write_timeout_(write_timeout),
@@ -128,7 +128,24 @@ class BoundedStream final : public httplib::Stream {
   std::size_t begin_ = 0, end_ = 0;
 };
 
+thread_local bool close_requested = false;
+
+// After an answer given without reading the body: closing with unread bytes makes the kernel send a
+// reset, which can destroy the answer before the client reads it, and a client seeing the connection end
+// stops writing and reports a write error instead of the answer (httplib's does). So what the client
+// still sends is read and dropped, until it closes (having read the answer) or for at most 2 s.
+void linger_and_discard(int fd) {
+  const auto until = Clock::now() + std::chrono::seconds(2);
+  char sink[16384];
+  while (Clock::now() < until && wait_for(fd, POLLIN, until - Clock::now())) {
+    const auto n = ::recv(fd, sink, sizeof sink, 0);
+    if (n == 0 || (n < 0 && errno != EINTR)) break;
+  }
+}
+
 }  // namespace
+
+void BoundedServer::close_after_this_request() { close_requested = true; }
 
 bool BoundedServer::process_and_close_socket(socket_t sock) {
   using std::chrono::microseconds;
@@ -141,12 +158,17 @@ bool BoundedServer::process_and_close_socket(socket_t sock) {
     const auto idle_until = Clock::now() + seconds(keep_alive_timeout_sec_);
     bool readable = false;
     while (!readable && svr_sock_ != INVALID_SOCKET && Clock::now() < idle_until)
-      readable = wait_for(sock, POLLIN, std::min<Clock::duration>(std::chrono::milliseconds(100),
-                                                                  idle_until - Clock::now()));
+      readable = wait_for(
+          sock, POLLIN, std::min<Clock::duration>(std::chrono::milliseconds(100), idle_until - Clock::now()));
     if (!readable || svr_sock_ == INVALID_SOCKET) break;
     BoundedStream stream(sock, read_timeout, write_timeout, max_head_bytes, read_timeout * body_time_factor);
     bool closed = false;
+    close_requested = false;
     ok = process_request(stream, left == 1, closed, nullptr);
+    if (close_requested) {
+      linger_and_discard(sock);
+      break;
+    }
     if (!ok || closed || stream.exceeded()) break;
   }
   ::shutdown(sock, SHUT_RDWR);

@@ -16,6 +16,11 @@ class BoundedServer : public httplib::Server {
   std::size_t max_head_bytes = 64 * 1024;
   int body_time_factor = 12;
 
+  // Called from a handler (on the connection's thread) that answers without reading the request's
+  // body: the connection is closed after the answer, since the unread body would be taken for the
+  // next request.
+  static void close_after_this_request();
+
  private:
   // httplib's own loop, with BoundedStream in place of its socket stream.
   bool process_and_close_socket(socket_t sock) override;

@@ -2,9 +2,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
+#include "facematch/compare.hpp"
+#include "facematch/embed.hpp"
 #include "server/http_error.hpp"
 
 namespace facematch::server {
@@ -50,22 +53,105 @@ Bytes image_field(const element& object, std::string_view key, std::size_t max_b
   return decode_base64_image(text, key);
 }
 
-RequestOptions json_options(const element& object) {
-  RequestOptions o;
-  if (const auto t = field(object, "threshold")) {
-    double value = 0;
-    if (t->get_double().get(value) != simdjson::SUCCESS) throw bad_request("'threshold' must be a number");
-    o.threshold = value;
+// One option field as JSON gives it (`json`) or as a form's text (`form`); exactly one is set.
+struct FieldValue {
+  std::string_view name;
+  const element* json = nullptr;
+  const std::string* form = nullptr;
+
+  std::string text() const {
+    if (form) return *form;
+    return std::string(string_field(*json, name));
   }
-  if (const auto d = field(object, "detector")) o.detector = std::string(string_field(*d, "detector"));
-  if (const auto a = field(object, "align")) o.align = std::string(string_field(*a, "align"));
-  if (const auto p = field(object, "face_policy"))
-    o.face_policy = std::string(string_field(*p, "face_policy"));
-  if (const auto q = field(object, "min_quality")) {
+  bool boolean() const {
     bool value = false;
-    if (q->get_bool().get(value) != simdjson::SUCCESS)
-      throw bad_request("'min_quality' must be true or false");
-    o.min_quality = value;
+    if (form ? (*form != "true" && *form != "false") : json->get_bool().get(value) != simdjson::SUCCESS)
+      throw bad_request("'" + std::string(name) + "' must be true or false");
+    return form ? *form == "true" : value;
+  }
+  bool is_boolean() const { return form ? (*form == "true" || *form == "false") : json->is_bool(); }
+  double number() const {
+    double value = 0;
+    if (json) {
+      if (json->get_double().get(value) != simdjson::SUCCESS)
+        throw bad_request("'" + std::string(name) + "' must be a number");
+      return value;
+    }
+    std::size_t used = 0;
+    try {
+      value = std::stod(*form, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != form->size()) throw bad_request("'" + std::string(name) + "' must be a number");
+    return value;
+  }
+};
+
+constexpr const char* kOptionNames =
+    "threshold, detector, align, face_policy, min_quality; deepface's detector_backend, model_name, "
+    "distance_metric, enforce_detection and align (true)";
+
+void set_detector(RequestOptions& o, const FieldValue& field) {
+  auto name = field.text();
+  if (o.detector && *o.detector != name)
+    throw bad_request("'detector' and 'detector_backend' name different detectors");
+  o.detector = std::move(name);
+}
+
+// deepface's fields are taken where they mean what ours do, and refused with the reason where they do not
+// (README "deepface clients"), so that a deepface client never gets an answer it did not ask for.
+void set_option(RequestOptions& o, const FieldValue& field) {
+  const auto& name = field.name;
+  if (name == "threshold") {
+    o.threshold = field.number();
+  } else if (name == "detector" || name == "detector_backend") {
+    set_detector(o, field);
+  } else if (name == "align") {
+    if (!field.is_boolean()) {
+      o.align = field.text();
+    } else if (!field.boolean()) {
+      throw bad_request("'align': false is not supported: faces are always aligned (similarity or faceapi)");
+    }
+  } else if (name == "face_policy") {
+    o.face_policy = field.text();
+  } else if (name == "min_quality") {
+    o.min_quality = field.boolean();
+  } else if (name == "model_name") {
+    const auto model = field.text();
+    // face-api's recognition net is dlib's ResNet with dlib's weights: deepface calls it "Dlib".
+    if (model != kEmbeddingModelId && model != "Dlib")
+      throw bad_request("'model_name' " + model + " is not served here; the model is " +
+                        std::string(kEmbeddingModelId) + " (deepface's Dlib)");
+  } else if (name == "distance_metric") {
+    if (field.text() != "euclidean")
+      throw bad_request(
+          "'distance_metric': only euclidean is served (on the raw descriptors, whose length is about 1.4, "
+          "so euclidean_l2 and cosine distances and thresholds would differ)");
+  } else if (name == "enforce_detection") {
+    if (!field.boolean())
+      throw bad_request(
+          "'enforce_detection': false is not supported: an image without a face is never compared");
+  } else {
+    std::string message = "unknown field '";
+    message += name;
+    message += "' (options: ";
+    message += kOptionNames;
+    message += ")";
+    throw bad_request(message);
+  }
+}
+
+// The options of a JSON body: every field that is not one of `image_fields` must be an option.
+RequestOptions json_options(const element& object, std::initializer_list<std::string_view> image_fields) {
+  RequestOptions o;
+  simdjson::dom::object fields;
+  if (object.get_object().get(fields) != simdjson::SUCCESS)
+    throw bad_request("the body must be a JSON object");
+  for (const auto [key, value] : fields) {
+    if (std::find(image_fields.begin(), image_fields.end(), key) != image_fields.end()) continue;
+    if (value.is_null()) continue;  // null means "not set", as for every field
+    set_option(o, FieldValue{key, &value, nullptr});
   }
   return o;
 }
@@ -175,8 +261,11 @@ PipelineOptions RequestOptions::apply(PipelineOptions base) const {
 
 double RequestOptions::threshold_or(double fallback) const {
   if (!threshold) return fallback;
-  if (!std::isfinite(*threshold) || !(*threshold > 0))
-    throw bad_request("'threshold' must be a positive number (default " + std::to_string(fallback) + ")");
+  try {
+    check_threshold(*threshold, "'threshold'");
+  } catch (const Error& e) {
+    throw bad_request(std::string(e.what()) + " (default " + std::to_string(fallback) + ")");
+  }
   return *threshold;
 }
 
@@ -220,7 +309,7 @@ VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_byt
   simdjson::dom::parser parser;
   const auto doc = parse_json(parser, body);
   VerifyRequest r;
-  r.options = json_options(doc);
+  r.options = json_options(doc, {"img1", "img2"});
   r.img1 = image_field(doc, "img1", max_image_bytes);
   r.img2 = image_field(doc, "img2", max_image_bytes);
   return r;
@@ -231,7 +320,7 @@ ImagesRequest parse_images_json(std::string_view body, bool allow_many, std::siz
   simdjson::dom::parser parser;
   const auto doc = parse_json(parser, body);
   ImagesRequest r;
-  r.options = json_options(doc);
+  r.options = allow_many ? json_options(doc, {"img", "images"}) : json_options(doc, {"img"});
   const auto many = allow_many ? field(doc, "images") : std::nullopt;
   if (!many) {
     r.images.push_back(image_field(doc, "img", max_image_bytes));
@@ -263,26 +352,22 @@ LegacyRequest parse_legacy_request(std::string_view body, std::size_t max_pixels
   return r;
 }
 
+RequestOptions parse_form_options(const std::vector<std::pair<std::string, std::string>>& fields) {
+  RequestOptions o;
+  for (const auto& [name, text] : fields) set_option(o, FieldValue{name, nullptr, &text});
+  return o;
+}
+
 RequestOptions parse_option_fields(const std::optional<std::string>& threshold,
                                    const std::optional<std::string>& detector,
                                    const std::optional<std::string>& align,
                                    const std::optional<std::string>& face_policy) {
-  RequestOptions o;
-  if (threshold) {
-    std::size_t used = 0;
-    double value = 0;
-    try {
-      value = std::stod(*threshold, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != threshold->size()) throw bad_request("'threshold' must be a number");
-    o.threshold = value;
-  }
-  o.detector = detector;
-  o.align = align;
-  o.face_policy = face_policy;
-  return o;
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (threshold) fields.emplace_back("threshold", *threshold);
+  if (detector) fields.emplace_back("detector", *detector);
+  if (align) fields.emplace_back("align", *align);
+  if (face_policy) fields.emplace_back("face_policy", *face_policy);
+  return parse_form_options(fields);
 }
 
 double similarity_from_distance(double distance, double threshold) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "facematch/verifier.hpp"
@@ -48,8 +49,10 @@ struct LegacyRequest {
 // An optional "data:<type>;base64," prefix is removed first. Throws bad_image naming `field`.
 Bytes decode_base64_image(std::string_view text, std::string_view field);
 
-// {"img1": "<base64>", "img2": "<base64>", "threshold"?, "detector"?, "align"?, "face_policy"?}.
-// Unknown keys are ignored (clients may send extra metadata); `max_image_bytes` bounds each decoded image.
+// {"img1": "<base64>", "img2": "<base64>", "threshold"?, "detector"?, "align"?, "face_policy"?,
+// "min_quality"?} and deepface's names for them (README "deepface clients"). An unknown field is 400
+// naming it: a misspelt option would otherwise be ignored silently. `max_image_bytes` bounds each
+// decoded image.
 VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_bytes);
 
 // {"img": "<base64>"} or, when `allow_many`, {"images": ["<base64>", ...]} (at most `max_images`).
@@ -62,7 +65,11 @@ ImagesRequest parse_images_json(std::string_view body, bool allow_many, std::siz
 // 400 bad_image; H*W over `max_pixels` is 413 image_too_large.
 LegacyRequest parse_legacy_request(std::string_view body, std::size_t max_pixels, int min_side = 16);
 
-// Parses the text fields of a multipart form (threshold, detector, align, face_policy).
+// The option fields of a multipart form as (name, text), every field except the images; the names and
+// checks of the JSON bodies, booleans as "true"/"false". An unknown name is 400 naming it.
+RequestOptions parse_form_options(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// The same for the four text fields threshold, detector, align and face_policy.
 RequestOptions parse_option_fields(const std::optional<std::string>& threshold,
                                    const std::optional<std::string>& detector,
                                    const std::optional<std::string>& align,

@@ -1,13 +1,22 @@
 #include "server/server.hpp"
 
 #include <httplib.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
@@ -50,12 +59,6 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// The original cloud function's CORS headers, kept byte for byte for its browser clients.
-void add_cors(httplib::Response& res) {
-  res.set_header("Access-Control-Allow-Origin", "*");
-  res.set_header("Access-Control-Allow-Methods", "GET,POST");
-}
 
 // Every answer of the original route that is not a verdict (no face, bad input, overload, 401) still
 // carries "Match": "No" beside its error: the original clients read only that field, and a body without
@@ -117,11 +120,6 @@ HttpError unsupported_media_type(std::string_view accepted) {
   return {415, "unsupported_media_type", "send " + std::string(accepted)};
 }
 
-std::optional<std::string> form_text(const httplib::Request& req, const char* name) {
-  if (!req.has_file(name)) return std::nullopt;
-  return req.get_file_value(name).content;
-}
-
 Bytes form_image(const httplib::Request& req, const std::string& name) {
   if (!req.has_file(name)) throw bad_request("missing form field '" + name + "' (an image file)");
   const auto& content = req.get_file_value(name).content;
@@ -129,14 +127,51 @@ Bytes form_image(const httplib::Request& req, const std::string& name) {
   return Bytes(content.begin(), content.end());
 }
 
-RequestOptions form_options(const httplib::Request& req) {
-  auto options = parse_option_fields(form_text(req, "threshold"), form_text(req, "detector"),
-                                     form_text(req, "align"), form_text(req, "face_policy"));
-  if (const auto q = form_text(req, "min_quality")) {
-    if (*q != "true" && *q != "false") throw bad_request("'min_quality' must be true or false");
-    options.min_quality = *q == "true";
+// Every field of the form but the images is an option (an unknown one is 400 naming it).
+RequestOptions form_options(const httplib::Request& req,
+                            std::initializer_list<std::string_view> image_fields) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [name, part] : req.files)
+    if (std::find(image_fields.begin(), image_fields.end(), name) == image_fields.end())
+      fields.emplace_back(name, part.content);
+  return parse_form_options(fields);
+}
+
+std::string media_type(const httplib::Request& req) {
+  auto type = req.get_header_value("Content-Type");
+  type = trim(type.substr(0, type.find(';')));
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  return type;
+}
+
+// The size of the request's body: httplib parses multipart bodies into req.files and leaves req.body
+// empty, and does not read the body of a request refused before it.
+std::size_t body_bytes(const httplib::Request& req) {
+  if (!req.body.empty()) return req.body.size();
+  return std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+}
+
+// `prefix` then `text` with the regex metacharacters escaped.
+std::string regex_escape(std::string_view prefix, std::string_view text) {
+  std::string out(prefix);
+  for (const char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
   }
-  return options;
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    auto end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    auto item = trim(list.substr(start, end - start));
+    if (!item.empty()) items.push_back(std::move(item));
+    start = end + 1;
+  }
+  return items;
 }
 
 json facial_area(const Face& face) {
@@ -169,6 +204,7 @@ struct Service::Impl {
                             std::string(to_string(config.pipeline.align))}) {
     config.pipeline.limits.max_bytes = config.max_body_bytes;
     for (const auto& key : config.api_keys) key_digests.push_back(sha256(key));
+    if (config.cors_origin != "*") cors_origins = split_list(config.cors_origin);
     setup();
   }
 
@@ -179,7 +215,17 @@ struct Service::Impl {
   Metrics metrics;
   BoundedServer http;  // httplib plus limits on slow and endless request heads (bounded_server.hpp)
   std::vector<Digest> key_digests;
+  std::vector<std::string> cors_origins;  // when config.cors_origin is a list rather than "*"
   std::atomic<bool> ready{false}, draining{false};
+
+  // The API's routes: a path one of them matches answers other methods 405 with Allow, and bodies of a
+  // type the route does not take 415, before httplib reads the body (route()).
+  struct Route {
+    std::regex pattern;
+    std::string method;
+    std::vector<std::string> media_types;  // accepted Content-Types ("" = none sent); empty: any
+  };
+  std::vector<Route> routes;
 
   // --- cross-cutting -------------------------------------------------------------------------
 
@@ -267,6 +313,94 @@ struct Service::Impl {
     metrics.add_faces(a.faces.size());
   }
 
+  // --- routing -------------------------------------------------------------------------------
+
+  void route(const std::string& method, const std::string& pattern, std::vector<std::string> media_types,
+             httplib::Server::Handler handler) {
+    routes.push_back({std::regex(pattern), method, std::move(media_types)});
+    if (method == "GET") {
+      http.Get(pattern, std::move(handler));
+    } else if (method == "POST") {
+      http.Post(pattern, std::move(handler));
+    } else if (method == "PUT") {
+      http.Put(pattern, std::move(handler));
+    } else if (method == "PATCH") {
+      http.Patch(pattern, std::move(handler));
+    } else if (method == "DELETE") {
+      http.Delete(pattern, std::move(handler));
+    } else {
+      throw std::logic_error("route: no httplib registration for " + method);
+    }
+  }
+
+  // The methods of the routes matching `path`, in registration order, each once.
+  std::vector<std::string> methods_of(const std::string& path) const {
+    std::vector<std::string> methods;
+    for (const auto& r : routes)
+      if (std::regex_match(path, r.pattern) &&
+          std::find(methods.begin(), methods.end(), r.method) == methods.end())
+        methods.push_back(r.method);
+    return methods;
+  }
+
+  // Refusals that need no body, answered before httplib reads one: it would read a POST without
+  // Content-Length until the read timeout, a form body into an 8 KB buffer (answering 413), and a body
+  // for a method the path does not take. The connection then closes, since the body stays unread.
+  std::optional<HttpError> refusal_before_body(const httplib::Request& req, httplib::Response& res) {
+    const bool carries_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+    const bool has_length = req.has_header("Content-Length") ||
+                            req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    // httplib reads a DELETE's body like a POST's; one without a length has none.
+    if (req.method == "DELETE" && !has_length)
+      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+    if (req.method == "OPTIONS") return std::nullopt;
+    const Route* matched = nullptr;
+    bool known_path = false;
+    for (const auto& r : routes) {
+      if (!std::regex_match(req.path, r.pattern)) continue;
+      known_path = true;
+      if (r.method == req.method || (req.method == "HEAD" && r.method == "GET")) matched = &r;
+    }
+    if (known_path && !matched) {
+      std::string allow;
+      for (const auto& m : methods_of(req.path)) allow += m + ", ";
+      allow += "OPTIONS";
+      res.set_header("Allow", allow);
+      return HttpError(405, "method_not_allowed",
+                       req.method + " " + req.path + " is not served; allowed: " + allow);
+    }
+    if (carries_body && !has_length)
+      return HttpError(411, "length_required", "send the body with a Content-Length header (or chunked)");
+    if (matched && carries_body && !matched->media_types.empty() &&
+        std::find(matched->media_types.begin(), matched->media_types.end(), media_type(req)) ==
+            matched->media_types.end()) {
+      std::string accepted;
+      for (const auto& t : matched->media_types) {
+        if (t.empty()) continue;
+        if (!accepted.empty()) accepted += " or ";
+        accepted += t;
+      }
+      return unsupported_media_type(accepted);
+    }
+    return std::nullopt;
+  }
+
+  // --cors-origin on every answer: "*", or the request's Origin when it is one of the listed ones.
+  void add_cors(const httplib::Request& req, httplib::Response& res) const {
+    if (config.cors_origin.empty()) return;
+    if (config.cors_origin == "*") {
+      res.set_header("Access-Control-Allow-Origin", "*");
+    } else {
+      res.set_header("Vary", "Origin");
+      const auto origin = req.get_header_value("Origin");
+      if (std::find(cors_origins.begin(), cors_origins.end(), origin) == cors_origins.end()) return;
+      res.set_header("Access-Control-Allow-Origin", origin);
+    }
+    // The original cloud function's value; preflights name the path's own methods.
+    if (!res.has_header("Access-Control-Allow-Methods"))
+      res.set_header("Access-Control-Allow-Methods", "GET,POST");
+  }
+
   // --- routes --------------------------------------------------------------------------------
 
   void verify(const httplib::Request& req, httplib::Response& res) {
@@ -278,7 +412,7 @@ struct Service::Impl {
     } else if (kind == BodyKind::multipart) {
       r.img1 = form_image(req, "img1");
       r.img2 = form_image(req, "img2");
-      r.options = form_options(req);
+      r.options = form_options(req, {"img1", "img2"});
     } else {
       throw unsupported_media_type("application/json or multipart/form-data");
     }
@@ -309,7 +443,7 @@ struct Service::Impl {
       r = parse_images_json(req.body, false, 1, config.pipeline.limits.max_bytes);
     } else if (kind == BodyKind::multipart) {
       r.images.push_back(form_image(req, "img"));
-      r.options = form_options(req);
+      r.options = form_options(req, {"img"});
     } else {
       throw unsupported_media_type("application/json or multipart/form-data");
     }
@@ -346,7 +480,7 @@ struct Service::Impl {
       if (r.images.empty()) throw bad_request("missing form field 'img' or 'images' (image files)");
       if (r.images.size() > config.max_embed_images)
         throw bad_request("at most " + std::to_string(config.max_embed_images) + " images per request");
-      r.options = form_options(req);
+      r.options = form_options(req, {"img", "images"});
     } else {
       throw unsupported_media_type("application/json or multipart/form-data");
     }
@@ -373,12 +507,7 @@ struct Service::Impl {
 
   // The original cloud function: {"truth", "check"} BGR arrays -> {"Match": "Yes"|"No"}.
   void legacy(const httplib::Request& req, httplib::Response& res) {
-    // Its clients post JSON; text/plain and a missing type are what browsers and bare clients send
-    // without a preflight, so they are read as JSON too.
-    const auto type = req.get_header_value("Content-Type");
-    if (body_kind(req) != BodyKind::json && !type.empty() && type.rfind("text/plain", 0) != 0)
-      throw unsupported_media_type("application/json");
-    auto ticket = admit();
+    auto ticket = admit();  // the route took only JSON, text/plain or no type (setup())
     const auto r =
         parse_legacy_request(req.body, config.pipeline.limits.max_pixels, config.pipeline.limits.min_side);
     ticket.wait_for_worker();
@@ -414,47 +543,73 @@ struct Service::Impl {
     http.set_tcp_nodelay(true);
 
     http.set_pre_routing_handler(
-        httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response&) {
+        httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
           request_started = Clock::now();
-          return httplib::Server::HandlerResponse::Unhandled;
+          const auto refusal = refusal_before_body(req, res);
+          if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
+          send_error(res, *refusal);
+          if (req.path == "/") add_original_api_refusal(res);
+          res.set_header("Connection", "close");
+          BoundedServer::close_after_this_request();
+          return httplib::Server::HandlerResponse::Handled;
         }));
+    // Set without SO_REUSEPORT (httplib's default), which let a second server listen on a port in use
+    // and take half of its requests.
+    http.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
 
-    http.Get("/healthz", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::vector<std::string> api_types = {"application/json", "multipart/form-data"};
+    route("GET", "/healthz", {}, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, false, [&] { send_json(res, 200, {{"status", "ok"}}); });
     });
-    http.Get("/readyz", [this](const httplib::Request& req, httplib::Response& res) {
+    route("GET", "/readyz", {}, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, false, [&] {
         if (draining) throw HttpError(503, "overloaded", "shutting down");
         if (!ready) throw HttpError(503, "overloaded", "warming up");
         send_json(res, 200, {{"status", "ready"}, {"workers", workers}, {"queue", config.queue}});
       });
     });
-    http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    route("GET", "/metrics", {}, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true,
               [&] { res.set_content(metrics.render(gauges()), "text/plain; version=0.0.4"); });
     });
-    http.Post("/verify", [this](const httplib::Request& req, httplib::Response& res) {
+    route("POST", "/verify", api_types, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { verify(req, res); });
     });
-    http.Post("/detect", [this](const httplib::Request& req, httplib::Response& res) {
+    route("POST", "/detect", api_types, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { detect(req, res); });
     });
-    http.Post("/embed", [this](const httplib::Request& req, httplib::Response& res) {
+    route("POST", "/embed", api_types, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { embed(req, res); });
     });
-    http.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
-      add_cors(res);  // on every answer of the original route, errors and 401 included
-      guarded(req, res, true, [&] { legacy(req, res); });
-      add_original_api_refusal(res);
-    });
-    // The original function's preflight answer, for any path (browsers preflight /verify too).
-    http.Options(".*", [](const httplib::Request&, httplib::Response& res) {
-      add_cors(res);
-      res.set_header("Access-Control-Allow-Headers", "Content-Type");
-      res.set_header("Access-Control-Max-Age", "3600");
+    // Its clients post JSON; text/plain and a missing type are what browsers and bare clients send
+    // without a preflight, so they are read as JSON too.
+    route("POST", "/", {"application/json", "text/plain", ""},
+          [this](const httplib::Request& req, httplib::Response& res) {
+            guarded(req, res, true, [&] { legacy(req, res); });
+            add_original_api_refusal(res);
+          });
+    // Preflight for any path: the path's methods, and the headers the API reads (the key among them).
+    http.Options(".*", [this](const httplib::Request& req, httplib::Response& res) {
       res.status = 204;
+      if (config.cors_origin.empty()) return;
+      std::string methods = "GET,POST";
+      for (const auto& m : methods_of(req.path))
+        if (m != "GET" && m != "POST") {
+          methods += ',';
+          methods += m;
+        }
+      res.set_header("Access-Control-Allow-Methods", methods);
+      res.set_header("Access-Control-Allow-Headers", "Content-Type, x-api-key, Authorization");
+      res.set_header("Access-Control-Max-Age", "3600");
     });
-    // The browser page (issue 4); open like any static page, the API calls it makes need the key.
+    // The browser page (issue 4); open like any static page, the API calls it makes need the key. Its
+    // paths are in the route table (GET only) so that other methods on them are 405 too.
+    routes.push_back({std::regex("/"), "GET", {}});
+    for (const auto& asset : web_assets())
+      routes.push_back({std::regex(regex_escape("/", asset.path)), "GET", {}});
     http.Get("/(.*)", [](const httplib::Request& req, httplib::Response& res) {
       std::string_view path = req.path;
       path.remove_prefix(1);
@@ -480,7 +635,7 @@ struct Service::Impl {
               res, {404, "not_found", "no route " + req.method + " " + req.path + " (see README: Service)"});
           break;
         case 405:
-          send_error(res, {405, "bad_request", "method not allowed"});
+          send_error(res, {405, "method_not_allowed", "method not allowed"});
           break;
         case 413:
           send_error(res,
@@ -497,10 +652,7 @@ struct Service::Impl {
             send_error(res, {res.status, "bad_request", "the request could not be handled"});
           }
       }
-      if (req.path == "/") {
-        add_cors(res);
-        add_original_api_refusal(res);
-      }
+      if (req.path == "/") add_original_api_refusal(res);
       return httplib::Server::HandlerResponse::Handled;
     }));
     http.set_exception_handler(
@@ -519,10 +671,11 @@ struct Service::Impl {
     http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       const double seconds = request_started == Clock::time_point{} ? 0.0 : seconds_since(request_started);
       request_started = {};
+      add_cors(req, res);
       metrics.count_request(req.method, req.path, res.status, seconds);
       // Never the body: it holds images.
       spdlog::info("{} {} {} {:.1f} ms {} B", req.method, req.path, res.status, seconds * 1000,
-                   req.body.size());
+                   body_bytes(req));
     });
   }
 };
@@ -532,15 +685,44 @@ Service::Service(std::shared_ptr<const Models> models, ServerConfig config)
 
 Service::~Service() = default;
 
+namespace {
+
+// Why binding `host`:`port` fails, from a bind of our own (httplib only says that it failed).
+std::string bind_failure(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
+    return "cannot resolve the address";
+  std::string why = "unknown reason";
+  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd >= 0) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
+      why = errno == EADDRINUSE ? "address in use (another process listens on it)" : std::strerror(errno);
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return why;
+}
+
+}  // namespace
+
 int Service::bind() {
   auto& c = impl_->config;
   int port = c.port;
+  if (port < 0 || port > 65535)
+    throw Error(ErrorCode::invalid_argument, "--port must be 0 (any free port) to 65535");
   if (port == 0) {
     port = impl_->http.bind_to_any_port(c.bind);
     if (port < 0) throw Error(ErrorCode::io_error, "cannot listen on " + c.bind + " (any port)");
   } else if (!impl_->http.bind_to_port(c.bind, port)) {
-    throw Error(ErrorCode::io_error,
-                "cannot listen on " + c.bind + ":" + std::to_string(port) + " (in use? try --port 0)");
+    throw Error(ErrorCode::io_error, "cannot listen on " + c.bind + ":" + std::to_string(port) + ": " +
+                                         bind_failure(c.bind, port) + "; --port 0 picks a free port");
   }
   c.port = port;
   return port;
@@ -563,25 +745,29 @@ std::vector<std::string> read_api_keys(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(ErrorCode::io_error, "cannot read the API key file " + path);
   std::vector<std::string> keys;
+  std::size_t number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
+    // A '#' starts a comment at the line's start or after whitespace; keys hold no whitespace, so a
+    // '#' inside a key (`ab#cd`) stays part of it.
+    for (std::size_t at = line.find('#'); at != std::string::npos; at = line.find('#', at + 1)) {
+      if (at == 0 || std::isspace(static_cast<unsigned char>(line[at - 1]))) {
+        line.erase(at);
+        break;
+      }
+    }
     line = trim(line);
-    if (!line.empty() && line[0] != '#') keys.push_back(line);
+    if (line.empty()) continue;
+    if (std::any_of(line.begin(), line.end(), [](unsigned char c) { return std::isspace(c); }))
+      throw Error(ErrorCode::invalid_argument,
+                  "the API key file " + path + " line " + std::to_string(number) +
+                      " holds more than one word; write one key per line (comments start with ' #')");
+    keys.push_back(line);
   }
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "the API key file " + path + " holds no key");
   return keys;
 }
 
-std::vector<std::string> split_api_keys(const std::string& list) {
-  std::vector<std::string> keys;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    auto end = list.find(',', start);
-    if (end == std::string::npos) end = list.size();
-    auto key = trim(list.substr(start, end - start));
-    if (!key.empty()) keys.push_back(std::move(key));
-    start = end + 1;
-  }
-  return keys;
-}
+std::vector<std::string> split_api_keys(const std::string& list) { return split_list(list); }
 
 }  // namespace facematch::server

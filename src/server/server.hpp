@@ -30,6 +30,9 @@ struct ServerConfig {
   // name it.
   std::optional<ResolvedOperatingPoint> operating_point;
   std::vector<std::string> api_keys;  // empty: no authentication
+  // Access-Control-Allow-Origin of every answer: "*" (the original function's), a comma-separated list
+  // of origins (the request's Origin is echoed when listed), or empty for no CORS headers.
+  std::string cors_origin = "*";
   int read_timeout_s = 10, write_timeout_s = 10;
   int keep_alive_timeout_s = 5;
   std::size_t keep_alive_max_requests = 100;
@@ -57,7 +60,9 @@ class Service {
   std::unique_ptr<Impl> impl_;
 };
 
-// Keys from a file (one per line; blank lines and lines starting with '#' ignored).
+// Keys from a file: one key per line, surrounding whitespace ignored; '#' at a line's start or after
+// whitespace starts a comment (`key-2  # CI`); blank lines are skipped. A line of two words is an
+// Error{invalid_argument} naming it, so a comment without '#' never becomes part of a key.
 std::vector<std::string> read_api_keys(const std::string& path);
 // Keys from a comma-separated list (FACEMATCH_API_KEYS).
 std::vector<std::string> split_api_keys(const std::string& list);
