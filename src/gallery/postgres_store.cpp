@@ -20,6 +20,8 @@
 //
 // Every value a caller gives goes as a parameter of a prepared statement (binary format), never into
 // SQL text.
+#include "gallery/postgres_store.hpp"
+
 #include <libpq-fe.h>
 #include <poll.h>
 
