@@ -8,8 +8,8 @@ namespace facematch {
 
 double euclidean_distance(const Embedding& a, const Embedding& b) {
   if (a.model != b.model)
-    throw Error(ErrorCode::invalid_argument, "descriptors from different models (" + a.model + ", " + b.model +
-                                                 ") cannot be compared");
+    throw Error(ErrorCode::invalid_argument,
+                "descriptors from different models (" + a.model + ", " + b.model + ") cannot be compared");
   if (a.values.size() != b.values.size() || a.values.empty())
     throw Error(ErrorCode::invalid_argument, "descriptors of different or zero length cannot be compared");
   double sum = 0;
@@ -18,6 +18,11 @@ double euclidean_distance(const Embedding& a, const Embedding& b) {
     sum += d * d;
   }
   return std::sqrt(sum);
+}
+
+double similarity_from_distance(double distance, double threshold) {
+  const double r = distance / threshold;
+  return 1.0 / (1.0 + r * r * r * r);
 }
 
 }  // namespace facematch

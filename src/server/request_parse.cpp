@@ -285,9 +285,4 @@ RequestOptions parse_option_fields(const std::optional<std::string>& threshold,
   return o;
 }
 
-double similarity_from_distance(double distance, double threshold) {
-  const double r = distance / threshold;
-  return 1.0 / (1.0 + r * r * r * r);
-}
-
 }  // namespace facematch::server

@@ -36,6 +36,12 @@ HttpError from_library_error(const Error& error) {
       return {422, "too_many_faces", error.what()};
     case ErrorCode::low_quality:
       return {422, "low_quality", error.what()};
+    case ErrorCode::not_found:
+      return {404, "not_found", error.what()};
+    case ErrorCode::unavailable:
+      return {503, "unavailable", error.what()};
+    case ErrorCode::incompatible:
+      return {409, "incompatible", error.what()};
     case ErrorCode::model_error:
     case ErrorCode::io_error:
     case ErrorCode::internal:

@@ -1,0 +1,7 @@
+# The face gallery (issue 13): the store back ends (each test runs against every location of
+# gallery_store_locations()), the Gallery over real photos, the CLI and the HTTP routes.
+add_library(facematch_gallery_test_support STATIC gallery_test_support.cpp)
+target_link_libraries(facematch_gallery_test_support PUBLIC facematch_test_support facematch_gallery)
+
+facematch_test(test_gallery_store test_gallery_store.cpp)
+target_link_libraries(test_gallery_store PRIVATE facematch_gallery_test_support)

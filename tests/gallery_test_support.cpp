@@ -1,0 +1,39 @@
+#include "gallery_test_support.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+
+namespace facematch::testing {
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() / ("facematch-gallery-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+}  // namespace
+
+std::filesystem::path gallery_temp_dir() {
+  static TempDir dir;
+  return dir.path;
+}
+
+std::vector<StoreLocation> gallery_store_locations() {
+  std::vector<StoreLocation> locations;
+  locations.push_back(
+      {"sqlite", [] {
+         static std::atomic<int> counter{0};
+         return (gallery_temp_dir() / ("gallery-" + std::to_string(++counter) + ".sqlite")).string();
+       }});
+  return locations;
+}
+
+}  // namespace facematch::testing
