@@ -2,6 +2,8 @@
 # gallery_store_locations()), the Gallery over real photos, the CLI and the HTTP routes.
 add_library(facematch_gallery_test_support STATIC gallery_test_support.cpp)
 target_link_libraries(facematch_gallery_test_support PUBLIC facematch_test_support facematch_gallery)
+# The PostgreSQL locations: databases of a real server started by the test process (tests/postgres.cmake).
+target_link_libraries(facematch_gallery_test_support PUBLIC facematch_postgres_test_server)
 
 facematch_test(test_gallery_store test_gallery_store.cpp)
 target_link_libraries(test_gallery_store PRIVATE facematch_gallery_test_support)

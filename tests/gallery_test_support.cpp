@@ -3,6 +3,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "postgres_server.hpp"
 
 namespace facematch::testing {
 namespace {
@@ -33,6 +37,19 @@ std::vector<StoreLocation> gallery_store_locations() {
          static std::atomic<int> counter{0};
          return (gallery_temp_dir() / ("gallery-" + std::to_string(++counter) + ".sqlite")).string();
        }});
+  // One server per test process, started by the first PostgreSQL test (a second or two), a fresh
+  // database for each location.
+  locations.push_back({"postgresql", [] {
+                         static std::mutex mutex;
+                         static std::unique_ptr<PostgresServer> server;
+                         static int counter = 0;
+                         std::lock_guard lock(mutex);
+                         if (!server) server = std::make_unique<PostgresServer>();
+                         std::string name = "gallery_";
+                         name += std::to_string(++counter);
+                         server->create_database(name);
+                         return server->dsn(name);
+                       }});
   return locations;
 }
 

@@ -145,9 +145,14 @@ const Sql kFacesSince{"faces_since", kFacesSinceText.c_str(), {kInt8}};
 const Sql kDeletionsSince{
     "deletions_since", "SELECT face_id FROM facematch_deletions WHERE seq > $1", {kInt8}};
 const Sql kMigrationLockSql{"migration_lock", "SELECT pg_advisory_xact_lock($1)", {kInt8}};
+// pg_class itself, not to_regclass(): after waiting for the migration lock, the catalogue caches of
+// this backend may not yet know a table that the replica holding it created, while a query reads the
+// catalogue with a fresh snapshot.
 const Sql kSchemaTable{"schema_table",
-                       "SELECT to_regclass('facematch_schema') IS NOT NULL, "
-                       "to_regclass('facematch_faces') IS NOT NULL",
+                       "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'facematch_schema' "
+                       "AND relnamespace = current_schema()::regnamespace), "
+                       "EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'facematch_faces' "
+                       "AND relnamespace = current_schema()::regnamespace)",
                        {}};
 const Sql kSchemaVersionSql{"schema_version", "SELECT version FROM facematch_schema", {}};
 const Sql kSetSchemaVersion{"set_schema_version", "UPDATE facematch_schema SET version = $1", {kInt8}};
