@@ -7,3 +7,10 @@ target_link_libraries(facematch_gallery_test_support PUBLIC facematch_postgres_t
 
 facematch_test(test_gallery_store test_gallery_store.cpp)
 target_link_libraries(test_gallery_store PRIVATE facematch_gallery_test_support)
+
+find_package(SQLite3 REQUIRED)
+facematch_test(test_gallery_sqlite test_gallery_sqlite.cpp)
+target_link_libraries(test_gallery_sqlite PRIVATE facematch_gallery_test_support SQLite::SQLite3)
+
+facematch_test(test_gallery test_gallery.cpp)
+target_link_libraries(test_gallery PRIVATE facematch_gallery_test_support)

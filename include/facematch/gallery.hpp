@@ -187,6 +187,13 @@ struct EnrolResult {
   ImageAnalysis analysis;  // the photo's analysis (every face found)
 };
 
+// Per-call settings of an enrolment; unset fields keep the GalleryOptions.
+struct EnrolOptions {
+  std::optional<std::string> label;
+  std::optional<FacePolicy> face_policy;  // FacePolicy::error refuses a photo with several faces
+  std::optional<bool> require_quality;    // GalleryOptions::enrol_requires_quality
+};
+
 struct IdentifyOptions {
   std::size_t top_k = 5;  // candidates (subjects) returned, >= 1
   // Either a threshold or an operating point; neither: GalleryOptions::identify_operating_point.
@@ -244,6 +251,8 @@ class Gallery {
                     const std::optional<std::string>& label = std::nullopt);
   EnrolResult enrol_file(std::string_view subject, const std::filesystem::path& image,
                          const std::optional<std::string>& label = std::nullopt);
+  EnrolResult enrol_image(std::string_view subject, std::span<const std::uint8_t> encoded_image,
+                          const EnrolOptions& options);
   // A face analysed elsewhere (its descriptor's model must be the verifier's).
   FaceRecord enrol_analysis(std::string_view subject, const ImageAnalysis& analysis,
                             const std::optional<std::string>& label = std::nullopt);

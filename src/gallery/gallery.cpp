@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -203,31 +205,35 @@ FaceRecord Gallery::enrol_analysis(std::string_view subject, const ImageAnalysis
   return stored;
 }
 
-EnrolResult Gallery::enrol(std::string_view subject, std::span<const std::uint8_t> encoded_image,
-                           const std::optional<std::string>& label) {
+EnrolResult Gallery::enrol_image(std::string_view subject, std::span<const std::uint8_t> encoded_image,
+                                 const EnrolOptions& options) {
   // Checked before the photo is analysed: a bad name must not cost an inference.
   check_subject_name(subject);
-  if (label) check_label(*label);
-  auto pipeline = one_face_pipeline(options_.pipeline);
-  pipeline.require_acceptable_quality =
-      pipeline.require_acceptable_quality || options_.enrol_requires_quality;
+  if (options.label) check_label(*options.label);
+  auto pipeline = options_.pipeline;
+  if (options.face_policy) pipeline.face_policy = *options.face_policy;
+  pipeline = one_face_pipeline(pipeline);
+  pipeline.require_acceptable_quality = options.require_quality.value_or(options_.enrol_requires_quality);
   EnrolResult result;
   result.analysis = verifier_.analyze_encoded(encoded_image, pipeline);
-  result.face = enrol_analysis(subject, result.analysis, label);
+  result.face = enrol_analysis(subject, result.analysis, options.label);
   return result;
+}
+
+EnrolResult Gallery::enrol(std::string_view subject, std::span<const std::uint8_t> encoded_image,
+                           const std::optional<std::string>& label) {
+  return enrol_image(subject, encoded_image, EnrolOptions{label, std::nullopt, std::nullopt});
 }
 
 EnrolResult Gallery::enrol_file(std::string_view subject, const std::filesystem::path& image,
                                 const std::optional<std::string>& label) {
   check_subject_name(subject);
   if (label) check_label(*label);
-  auto pipeline = one_face_pipeline(options_.pipeline);
-  pipeline.require_acceptable_quality =
-      pipeline.require_acceptable_quality || options_.enrol_requires_quality;
-  EnrolResult result;
-  result.analysis = verifier_.analyze_file(image, pipeline);
-  result.face = enrol_analysis(subject, result.analysis, label);
-  return result;
+  std::ifstream in(image, std::ios::binary);
+  if (!in) throw Error(ErrorCode::io_error, "cannot read " + image.string());
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                        std::istreambuf_iterator<char>());
+  return enrol(subject, bytes, label);
 }
 
 Identification Gallery::identify_embedding(const Embedding& probe, const IdentifyOptions& options) {

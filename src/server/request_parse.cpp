@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <charconv>
 #include <cmath>
 
 #include "server/http_error.hpp"
@@ -222,7 +223,38 @@ VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_byt
   VerifyRequest r;
   r.options = json_options(doc);
   r.img1 = image_field(doc, "img1", max_image_bytes);
+  if (const auto subject = field(doc, "subject")) {
+    if (field(doc, "img2")) throw bad_request("give 'img2' or 'subject', not both");
+    r.subject = std::string(string_field(*subject, "subject"));
+    return r;
+  }
   r.img2 = image_field(doc, "img2", max_image_bytes);
+  return r;
+}
+
+std::size_t parse_top_k(std::string_view text) {
+  std::size_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 1000)
+    throw bad_request("'top_k' must be a whole number from 1 to 1000");
+  return value;
+}
+
+GalleryRequest parse_gallery_json(std::string_view body, std::size_t max_image_bytes) {
+  simdjson::dom::parser parser;
+  const auto doc = parse_json(parser, body);
+  GalleryRequest r;
+  r.options = json_options(doc);
+  r.img = image_field(doc, "img", max_image_bytes);
+  if (const auto label = field(doc, "label")) r.label = std::string(string_field(*label, "label"));
+  if (const auto point = field(doc, "operating_point"))
+    r.operating_point = std::string(string_field(*point, "operating_point"));
+  if (const auto k = field(doc, "top_k")) {
+    std::uint64_t value = 0;
+    if (k->get_uint64().get(value) != simdjson::SUCCESS || value < 1 || value > 1000)
+      throw bad_request("'top_k' must be a whole number from 1 to 1000");
+    r.top_k = static_cast<std::size_t>(value);
+  }
   return r;
 }
 

@@ -29,8 +29,18 @@ struct RequestOptions {
 };
 
 struct VerifyRequest {
-  Bytes img1, img2;
+  Bytes img1, img2;  // img2 is empty when `subject` is given (the photo against an enrolled subject)
+  std::optional<std::string> subject;
   RequestOptions options;
+};
+
+// The gallery routes' bodies (POST /subjects/{subject}/faces, POST /identify): one image plus
+// options. Strings are returned as sent (NUL bytes included); the gallery checks them.
+struct GalleryRequest {
+  Bytes img;
+  RequestOptions options;
+  std::optional<std::string> label, operating_point;
+  std::optional<std::size_t> top_k;
 };
 
 struct ImagesRequest {
@@ -48,9 +58,15 @@ struct LegacyRequest {
 // An optional "data:<type>;base64," prefix is removed first. Throws bad_image naming `field`.
 Bytes decode_base64_image(std::string_view text, std::string_view field);
 
-// {"img1": "<base64>", "img2": "<base64>", "threshold"?, "detector"?, "align"?, "face_policy"?}.
+// {"img1": "<base64>", "img2": "<base64>", "threshold"?, "detector"?, "align"?, "face_policy"?}, or
+// "subject" (an enrolled subject's name) instead of "img2".
 // Unknown keys are ignored (clients may send extra metadata); `max_image_bytes` bounds each decoded image.
 VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_bytes);
+
+// {"img": "<base64>", "label"?, "top_k"?, "operating_point"?, "threshold"?, "face_policy"?, "min_quality"?}
+GalleryRequest parse_gallery_json(std::string_view body, std::size_t max_image_bytes);
+// The multipart twins of top_k: a decimal count from 1 to 1000.
+std::size_t parse_top_k(std::string_view text);
 
 // {"img": "<base64>"} or, when `allow_many`, {"images": ["<base64>", ...]} (at most `max_images`).
 ImagesRequest parse_images_json(std::string_view body, bool allow_many, std::size_t max_images,

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -175,12 +176,19 @@ struct Service::Impl {
                             std::string(to_string(config.pipeline.align))}) {
     config.pipeline.limits.max_bytes = config.max_body_bytes;
     for (const auto& key : config.api_keys) key_digests.push_back(sha256(key));
+    if (!config.gallery.empty()) {
+      GalleryOptions g;
+      g.pipeline = config.pipeline;
+      g.verify_threshold = config.threshold;
+      gallery = std::make_unique<Gallery>(open_gallery_store(config.gallery), verifier, g);
+    }
     setup();
   }
 
   ServerConfig config;
   std::size_t workers;
   Verifier verifier;
+  std::unique_ptr<Gallery> gallery;  // after verifier, which it borrows
   Admission admission;
   Metrics metrics;
   BoundedServer http;  // httplib plus limits on slow and endless request heads (bounded_server.hpp)
@@ -283,11 +291,14 @@ struct Service::Impl {
       r = parse_verify_json(req.body, config.pipeline.limits.max_bytes);
     } else if (kind == BodyKind::multipart) {
       r.img1 = form_image(req, "img1");
-      r.img2 = form_image(req, "img2");
+      r.subject = form_text(req, "subject");
+      if (r.subject && req.has_file("img2")) throw bad_request("give 'img2' or 'subject', not both");
+      if (!r.subject) r.img2 = form_image(req, "img2");
       r.options = form_options(req);
     } else {
       throw unsupported_media_type("application/json or multipart/form-data");
     }
+    if (r.subject) return verify_subject(r, ticket, res);
     const auto options = r.options.apply(config.pipeline);
     const double threshold = r.options.threshold_or(config.threshold);
     ticket.wait_for_worker();
@@ -304,6 +315,187 @@ struct Service::Impl {
       j["operating_point"] = report::operating_point_json(*config.operating_point);
     j["facial_areas"] = {{"img1", facial_area(v.first.faces[v.first.chosen])},
                          {"img2", facial_area(v.second.faces[v.second.chosen])}};
+    send_json(res, 200, j);
+  }
+
+  // --- gallery (issue 13) --------------------------------------------------------------------
+
+  Gallery& the_gallery() {
+    if (!gallery)
+      throw HttpError(404, "not_found", "this server runs without a gallery (--gallery is empty)");
+    return *gallery;
+  }
+
+  // The gallery answers with the pipeline it was built with: descriptors of another detector or
+  // alignment would not be comparable with the enrolled ones.
+  static void refuse_pipeline_options(const RequestOptions& o) {
+    if (o.detector || o.align)
+      throw bad_request(
+          "gallery routes use the server's detector and alignment (enrolled descriptors must "
+          "stay comparable); leave out 'detector' and 'align'");
+  }
+
+  GalleryRequest gallery_request(const httplib::Request& req, BodyKind kind) {
+    GalleryRequest r;
+    if (kind == BodyKind::json) {
+      r = parse_gallery_json(req.body, config.pipeline.limits.max_bytes);
+    } else if (kind == BodyKind::multipart) {
+      r.img = form_image(req, "img");
+      r.options = form_options(req);
+      r.label = form_text(req, "label");
+      r.operating_point = form_text(req, "operating_point");
+      if (const auto k = form_text(req, "top_k")) r.top_k = parse_top_k(*k);
+    } else {
+      throw unsupported_media_type("application/json or multipart/form-data");
+    }
+    refuse_pipeline_options(r.options);
+    return r;
+  }
+
+  static json box_json(const FaceBox& b) {
+    return {{"x", b.x}, {"y", b.y}, {"w", b.width}, {"h", b.height}, {"score", b.score}};
+  }
+
+  static json face_record_json(const FaceRecord& f) {
+    json j = {{"face_id", f.id},
+              {"box", box_json(f.box)},
+              {"quality", to_json(f.quality)},
+              {"model", f.descriptor.model},
+              {"enrolled_at_ms", f.enrolled_at_ms},
+              {"label", nullptr}};
+    if (f.label) j["label"] = *f.label;
+    return j;
+  }
+
+  void enrol(const httplib::Request& req, httplib::Response& res, const std::string& subject) {
+    auto& g = the_gallery();
+    check_subject_name(subject);  // before the body is read: a bad name costs nothing
+    const auto kind = body_kind(req);
+    auto ticket = admit(kind);
+    auto r = gallery_request(req, kind);
+    EnrolOptions options;
+    options.label = r.label;
+    if (r.options.face_policy) options.face_policy = parse_face_policy(*r.options.face_policy);
+    options.require_quality = r.options.min_quality;
+    ticket.wait_for_worker();
+    const auto started = Clock::now();
+    const auto e = labelled("img", [&] { return g.enrol_image(subject, r.img, options); });
+    metrics.observe_total(seconds_since(started));
+    record(e.analysis);
+    auto j = face_record_json(e.face);
+    j["subject"] = e.face.subject;
+    j["faces_in_photo"] = e.analysis.faces.size();
+    send_json(res, 201, j);
+  }
+
+  void list_subjects(const httplib::Request& req, httplib::Response& res) {
+    std::size_t limit = 100;
+    if (req.has_param("limit")) {
+      const auto text = req.get_param_value("limit");
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+      if (ec != std::errc() || end != text.data() + text.size() || limit < 1 || limit > 1000)
+        throw bad_request("'limit' must be a whole number from 1 to 1000");
+    }
+    const auto after = req.has_param("after") ? req.get_param_value("after") : std::string();
+    const auto page = the_gallery().list_subjects(after, limit);
+    json subjects = json::array();
+    for (const auto& s : page.subjects)
+      subjects.push_back({{"subject", s.name}, {"faces", s.faces}, {"created_at_ms", s.created_at_ms}});
+    send_json(res, 200,
+              {{"subjects", std::move(subjects)},
+               {"total", page.total_subjects},
+               {"next_after", page.next_after ? json(*page.next_after) : json(nullptr)}});
+  }
+
+  void get_subject(httplib::Response& res, const std::string& name) {
+    const auto s = the_gallery().subject(name);
+    if (!s) throw HttpError(404, "not_found", "subject '" + name + "' is not enrolled");
+    json faces = json::array();
+    for (const auto& f : s->faces) faces.push_back(face_record_json(f));
+    send_json(res, 200,
+              {{"subject", s->summary.name},
+               {"created_at_ms", s->summary.created_at_ms},
+               {"faces", std::move(faces)}});
+  }
+
+  void delete_subject(httplib::Response& res, const std::string& name) {
+    if (the_gallery().delete_subject(name) == 0)
+      throw HttpError(404, "not_found", "subject '" + name + "' is not enrolled");
+    res.status = 204;
+  }
+
+  void delete_face(httplib::Response& res, const std::string& name, const std::string& id_text) {
+    FaceId id = 0;
+    const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (ec != std::errc() || end != id_text.data() + id_text.size() || id < 1)
+      throw bad_request("a face id is a positive whole number");
+    if (!the_gallery().delete_face(name, id))
+      throw HttpError(404, "not_found", "subject '" + name + "' has no face " + id_text);
+    res.status = 204;
+  }
+
+  void identify(const httplib::Request& req, httplib::Response& res) {
+    auto& g = the_gallery();
+    const auto kind = body_kind(req);
+    auto ticket = admit(kind);
+    const auto r = gallery_request(req, kind);
+    IdentifyOptions options;
+    if (r.top_k) options.top_k = *r.top_k;
+    options.threshold = r.options.threshold;
+    options.operating_point = r.operating_point;
+    if (options.threshold && options.operating_point)
+      throw bad_request("give 'threshold' or 'operating_point', not both");
+    ticket.wait_for_worker();
+    const auto started = Clock::now();
+    const auto id = labelled("img", [&] { return g.identify(r.img, options); });
+    metrics.observe_total(seconds_since(started));
+    record(id.probe);
+    json candidates = json::array();
+    for (const auto& c : id.candidates)
+      candidates.push_back({{"subject", c.subject},
+                            {"face_id", c.face_id},
+                            {"label", c.label ? json(*c.label) : json(nullptr)},
+                            {"distance", c.distance},
+                            {"similarity", c.similarity}});
+    send_json(res, 200,
+              {{"candidates", std::move(candidates)},
+               {"identified", id.identified ? json(*id.identified) : json(nullptr)},
+               {"threshold", id.threshold},
+               {"operating_point", {{"name", id.operating_point}, {"source", id.operating_point_origin}}},
+               {"gallery_size", id.gallery_size},
+               {"gallery_faces", id.gallery_faces},
+               {"model", kEmbeddingModelId},
+               {"img", report::analysis_json(id.probe)},
+               {"time_ms", {{"total", seconds_since(started) * 1000}}}});
+  }
+
+  // POST /verify with "subject": the photo against the subject's closest enrolled face.
+  void verify_subject(const VerifyRequest& r, Admission::Ticket& ticket, httplib::Response& res) {
+    auto& g = the_gallery();
+    refuse_pipeline_options(r.options);
+    check_subject_name(*r.subject);
+    const double threshold = r.options.threshold_or(config.threshold);
+    ticket.wait_for_worker();
+    const auto started = Clock::now();
+    const auto v = labelled("img1", [&] { return g.verify_subject(r.img1, *r.subject, threshold); });
+    metrics.observe_total(seconds_since(started));
+    record(v.probe);
+    json j = {{"verified", v.verified},
+              {"match", v.verified ? "Yes" : "No"},
+              {"distance", v.distance},
+              {"threshold", v.threshold},
+              {"similarity", v.similarity},
+              {"model", kEmbeddingModelId},
+              {"detector", to_string(config.pipeline.detector.kind)},
+              {"align", to_string(config.pipeline.align)},
+              {"precision", to_string(v.probe.precision)},
+              {"subject", v.subject},
+              {"face_id", v.face_id},
+              {"faces_compared", v.faces_compared},
+              {"img1", report::analysis_json(v.probe)},
+              {"time_ms", {{"total", seconds_since(started) * 1000}}}};
+    if (config.operating_point && !r.options.threshold)
+      j["operating_point"] = report::operating_point_json(*config.operating_point);
     send_json(res, 200, j);
   }
 
@@ -447,6 +639,27 @@ struct Service::Impl {
     http.Post("/embed", [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { embed(req, res); });
     });
+    // The gallery (issue 13). Subject names are checked by the gallery (400 for anything outside the
+    // documented set); [^/]+ only splits the path.
+    http.Post(R"(/subjects/([^/]+)/faces)", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { enrol(req, res, req.matches[1]); });
+    });
+    http.Get("/subjects", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { list_subjects(req, res); });
+    });
+    http.Get(R"(/subjects/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { get_subject(res, req.matches[1]); });
+    });
+    http.Delete(R"(/subjects/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { delete_subject(res, req.matches[1]); });
+    });
+    http.Delete(R"(/subjects/([^/]+)/faces/([^/]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  guarded(req, res, true, [&] { delete_face(res, req.matches[1], req.matches[2]); });
+                });
+    http.Post("/identify", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { identify(req, res); });
+    });
     http.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
       add_cors(res);  // on every answer of the original route, errors and 401 included
       guarded(req, res, true, [&] { legacy(req, res); });
@@ -555,6 +768,18 @@ void Service::run() { impl_->http.listen_after_bind(); }
 
 void Service::warm_up() {
   impl_->verifier.warm_up(impl_->config.pipeline);
+  // The gallery's faces are loaded now rather than by the first search; a gallery that cannot be read
+  // does not keep the service from answering everything else (its routes answer 503 and retry).
+  if (impl_->gallery) {
+    try {
+      impl_->gallery->sync();
+      spdlog::info("gallery {} ({}): {} subjects, {} faces", impl_->gallery->store().describe(),
+                   impl_->gallery->store().kind(), impl_->gallery->subject_count(),
+                   impl_->gallery->face_count());
+    } catch (const Error& e) {
+      spdlog::warn("gallery {} unavailable: {}", impl_->gallery->store().describe(), e.what());
+    }
+  }
   impl_->ready = true;
 }
 
