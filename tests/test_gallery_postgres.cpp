@@ -197,8 +197,7 @@ TEST(GalleryPostgres, HostileNamesAndLabelsAreInert) {
 
   // Names that are SQL are just names nobody enrolled; bytes PostgreSQL cannot hold as text are refused
   // as invalid arguments, never run.
-  for (const char* name :
-       {"robert' OR '1'='1", "x'; DELETE FROM facematch_faces; --", "%", "robert%"}) {
+  for (const char* name : {"robert' OR '1'='1", "x'; DELETE FROM facematch_faces; --", "%", "robert%"}) {
     EXPECT_FALSE(store->get_subject(name).has_value()) << name;
     EXPECT_EQ(store->delete_subject(name), 0u) << name;
     EXPECT_FALSE(store->delete_face(name, ids[0])) << name;
@@ -295,4 +294,55 @@ TEST(GalleryPostgres, ConcurrentWritersCommitWholeRecordsInSequenceOrder) {
     EXPECT_EQ(replica[f.id].descriptor.values, f.descriptor.values);
     EXPECT_EQ(f.descriptor.values.size(), 128u);
   }
+}
+
+TEST(GalleryPostgres, ServiceAnswers503WhileTheDatabaseIsDownAndRecovers) {
+  PostgresServer server;
+  fm::testing::ServerProcess service({"--gallery", server.dsn()});
+  service.wait_ready();
+  auto client = service.client();
+  using nlohmann::json;
+  const auto photo = [](const std::string& name) {
+    return fm::testing::base64(fm::testing::read_text(face(name)));
+  };
+  const auto post = [&](const std::string& path, const json& body) {
+    auto r = client->Post(path, body.dump(), "application/json");
+    EXPECT_TRUE(r) << path << ": no answer; log:\n" << service.log();
+    return r;
+  };
+  const json enrol = {{"img", photo("obama_1.jpg")}};
+  const json identify = {{"img", photo("obama_2.jpg")}};
+  const json verify = {{"img1", photo("obama_1.jpg")}, {"img2", photo("obama_2.jpg")}};
+  auto r = post("/subjects/obama/faces", enrol);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  r = post("/identify", identify);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["identified"], "obama");
+
+  server.stop();
+  for (const auto& [path, body] :
+       {std::pair{"/identify", identify}, std::pair{"/subjects/biden/faces", enrol}}) {
+    r = post(path, body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503) << path << ": " << r->body;
+    const auto answer = json::parse(r->body, nullptr, false);
+    EXPECT_NE(answer.dump().find("PostgreSQL gallery"), std::string::npos) << r->body;
+  }
+  auto listed = client->Get("/subjects");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->status, 503) << listed->body;
+  // Two photos compared need no gallery.
+  r = post("/verify", verify);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["verified"], true);
+
+  // Back: the same process answers again, without a restart.
+  server.start();
+  r = post("/identify", identify);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["identified"], "obama");
+  EXPECT_TRUE(service.running());
 }
