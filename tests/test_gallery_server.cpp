@@ -248,4 +248,32 @@ TEST(GalleryServer, DamagedGalleryIs503WhileVerifyOfTwoPhotosWorks) {
   EXPECT_EQ(r->status, 201) << r->body;
 }
 
+TEST(GalleryServer, ReadOnlyGalleryIs503WhileVerifyOfTwoPhotosWorks) {
+  const std::filesystem::path location = facematch::testing::gallery_store_locations().at(0).make();
+  facematch::open_gallery_store(location.string())->add_face([] {
+    facematch::FaceRecord r;
+    r.subject = "a";
+    r.descriptor = {std::vector<float>(128, 0.1f), facematch::kEmbeddingModelId};
+    return r;
+  }());
+  if (!facematch::testing::set_read_only(location, true))
+    GTEST_SKIP() << "cannot make the file read-only here";
+  ServerProcess server(gallery_args(location.string()));
+  server.wait_ready();
+  auto c = server.client();
+  auto r = c->Get("/subjects");
+  expect_error(r, 503, "unavailable");
+  EXPECT_NE(body_of(r)["error"]["message"].get<std::string>().find("cannot be written"), std::string::npos)
+      << r->body;
+  expect_error(post(*c, "/subjects/a/faces", img("obama_1.jpg")), 503, "unavailable");
+  expect_error(post(*c, "/identify", img("obama_1.jpg")), 503, "unavailable");
+  r = post(*c, "/verify", {{"img1", base64(photo("obama_1.jpg"))}, {"img2", base64(photo("obama_2.jpg"))}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  ASSERT_TRUE(facematch::testing::set_read_only(location, false));
+  r = c->Delete("/subjects/a");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204) << r->body;
+}
+
 }  // namespace
