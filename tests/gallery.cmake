@@ -14,3 +14,7 @@ target_link_libraries(test_gallery_sqlite PRIVATE facematch_gallery_test_support
 
 facematch_test(test_gallery test_gallery.cpp)
 target_link_libraries(test_gallery PRIVATE facematch_gallery_test_support)
+
+facematch_test(test_gallery_server test_gallery_server.cpp)
+target_link_libraries(test_gallery_server PRIVATE facematch_gallery_test_support facematch_server_test_harness)
+add_dependencies(test_gallery_server facematch_cli)

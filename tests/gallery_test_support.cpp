@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -28,6 +29,23 @@ struct TempDir {
 std::filesystem::path gallery_temp_dir() {
   static TempDir dir;
   return dir.path;
+}
+
+bool set_read_only(const std::filesystem::path& file, bool read_only) {
+  if (::geteuid() != 0) {
+    std::error_code ec;
+    std::filesystem::permissions(
+        file,
+        read_only ? std::filesystem::perms::owner_read
+                  : std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+        ec);
+    return !ec;
+  }
+  // Root writes through permission bits; the immutable attribute stops it.
+  std::string command = read_only ? "chattr +i '" : "chattr -i '";
+  command += file.string();
+  command += "' 2>/dev/null";
+  return std::system(command.c_str()) == 0;
 }
 
 std::vector<StoreLocation> gallery_store_locations() {

@@ -23,6 +23,10 @@ std::vector<StoreLocation> gallery_store_locations();
 // A folder of this test process, removed when it exits.
 std::filesystem::path gallery_temp_dir();
 
+// Makes `file` read-only even for root (chattr +i; chmod for other users), or back (false). Returns
+// false when the file system cannot do it.
+bool set_read_only(const std::filesystem::path& file, bool read_only);
+
 // For INSTANTIATE_TEST_SUITE_P's name generator.
 struct StoreLocationName {
   template <typename Info>

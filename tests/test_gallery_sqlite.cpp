@@ -125,5 +125,17 @@ TEST(GallerySqlite, DamagedFileIsUnavailableUntilRestored) {
   EXPECT_TRUE(store->get_subject("a").has_value());
 }
 
+TEST(GallerySqlite, ReadOnlyFileIsUnavailableUntilWritable) {
+  const auto path = fresh_path();
+  open_gallery_store(path.string())->add_face(face("a", 0.1f));
+  if (!set_read_only(path, true)) GTEST_SKIP() << "cannot make " << path << " read-only here";
+  auto store = open_gallery_store(path.string());
+  expect_unavailable([&] { store->add_face(face("b", 0.2f)); }, "cannot be written");
+  expect_unavailable([&] { store->delete_subject("a"); }, "cannot be written");
+  expect_unavailable([&] { store->current_seq(); }, "cannot be written");
+  ASSERT_TRUE(set_read_only(path, false));
+  EXPECT_EQ(store->delete_subject("a"), 1u);
+}
+
 }  // namespace
 }  // namespace facematch::testing

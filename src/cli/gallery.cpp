@@ -44,19 +44,6 @@ std::string time_text(std::int64_t ms) {
   return text;
 }
 
-nlohmann::json face_json(const FaceRecord& f) {
-  nlohmann::json j = {
-      {"face_id", f.id},
-      {"box",
-       {{"x", f.box.x}, {"y", f.box.y}, {"w", f.box.width}, {"h", f.box.height}, {"score", f.box.score}}},
-      {"quality", to_json(f.quality)},
-      {"model", f.descriptor.model},
-      {"enrolled_at_ms", f.enrolled_at_ms},
-      {"label", nullptr}};
-  if (f.label) j["label"] = *f.label;
-  return j;
-}
-
 int run_add(GalleryArgs& a, const std::string& subject, const std::vector<std::string>& images,
             const std::optional<std::string>& label) {
   check_subject_name(subject);  // before the models load
@@ -65,7 +52,7 @@ int run_add(GalleryArgs& a, const std::string& subject, const std::vector<std::s
   for (const auto& image : images) {
     const auto e = g.gallery.enrol_file(subject, image, label);
     if (a.common.json) {
-      auto j = face_json(e.face);
+      auto j = report::gallery_face_json(e.face);
       j["subject"] = subject;
       j["image"] = image;
       std::cout << j.dump() << '\n';
@@ -107,7 +94,7 @@ int run_show(GalleryArgs& a, const std::string& subject) {
   if (!s) throw Error(ErrorCode::not_found, "subject '" + subject + "' is not enrolled in " + a.gallery);
   if (a.common.json) {
     nlohmann::json faces = nlohmann::json::array();
-    for (const auto& f : s->faces) faces.push_back(face_json(f));
+    for (const auto& f : s->faces) faces.push_back(report::gallery_face_json(f));
     std::cout << nlohmann::json{{"subject", subject},
                                 {"created_at_ms", s->summary.created_at_ms},
                                 {"faces", faces}}
@@ -143,24 +130,9 @@ int run_identify(GalleryArgs& a, const std::string& image, const IdentifyOptions
   OpenGallery g(a);
   const auto id = g.gallery.identify_file(image, options);
   if (a.common.json) {
-    nlohmann::json candidates = nlohmann::json::array();
-    for (const auto& c : id.candidates)
-      candidates.push_back({{"subject", c.subject},
-                            {"face_id", c.face_id},
-                            {"label", c.label ? nlohmann::json(*c.label) : nlohmann::json(nullptr)},
-                            {"distance", c.distance},
-                            {"similarity", c.similarity}});
-    std::cout << nlohmann::json{{"image", image},
-                                {"candidates", candidates},
-                                {"identified",
-                                 id.identified ? nlohmann::json(*id.identified) : nlohmann::json(nullptr)},
-                                {"threshold", id.threshold},
-                                {"operating_point",
-                                 {{"name", id.operating_point}, {"source", id.operating_point_origin}}},
-                                {"gallery_size", id.gallery_size},
-                                {"gallery_faces", id.gallery_faces}}
-                     .dump(2)
-              << '\n';
+    auto j = report::identification_json(id);
+    j["image"] = image;
+    std::cout << j.dump(2) << '\n';
   } else {
     std::printf("%s  (threshold %.4f, operating point %s, %zu subjects, %zu faces)\n",
                 id.identified ? id.identified->c_str() : "nobody", id.threshold, id.operating_point.c_str(),

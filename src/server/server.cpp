@@ -352,21 +352,6 @@ struct Service::Impl {
     return r;
   }
 
-  static json box_json(const FaceBox& b) {
-    return {{"x", b.x}, {"y", b.y}, {"w", b.width}, {"h", b.height}, {"score", b.score}};
-  }
-
-  static json face_record_json(const FaceRecord& f) {
-    json j = {{"face_id", f.id},
-              {"box", box_json(f.box)},
-              {"quality", to_json(f.quality)},
-              {"model", f.descriptor.model},
-              {"enrolled_at_ms", f.enrolled_at_ms},
-              {"label", nullptr}};
-    if (f.label) j["label"] = *f.label;
-    return j;
-  }
-
   void enrol(const httplib::Request& req, httplib::Response& res, const std::string& subject) {
     auto& g = the_gallery();
     check_subject_name(subject);  // before the body is read: a bad name costs nothing
@@ -382,7 +367,7 @@ struct Service::Impl {
     const auto e = labelled("img", [&] { return g.enrol_image(subject, r.img, options); });
     metrics.observe_total(seconds_since(started));
     record(e.analysis);
-    auto j = face_record_json(e.face);
+    auto j = report::gallery_face_json(e.face);
     j["subject"] = e.face.subject;
     j["faces_in_photo"] = e.analysis.faces.size();
     send_json(res, 201, j);
@@ -411,7 +396,7 @@ struct Service::Impl {
     const auto s = the_gallery().subject(name);
     if (!s) throw HttpError(404, "not_found", "subject '" + name + "' is not enrolled");
     json faces = json::array();
-    for (const auto& f : s->faces) faces.push_back(face_record_json(f));
+    for (const auto& f : s->faces) faces.push_back(report::gallery_face_json(f));
     send_json(res, 200,
               {{"subject", s->summary.name},
                {"created_at_ms", s->summary.created_at_ms},
@@ -450,23 +435,11 @@ struct Service::Impl {
     const auto id = labelled("img", [&] { return g.identify(r.img, options); });
     metrics.observe_total(seconds_since(started));
     record(id.probe);
-    json candidates = json::array();
-    for (const auto& c : id.candidates)
-      candidates.push_back({{"subject", c.subject},
-                            {"face_id", c.face_id},
-                            {"label", c.label ? json(*c.label) : json(nullptr)},
-                            {"distance", c.distance},
-                            {"similarity", c.similarity}});
-    send_json(res, 200,
-              {{"candidates", std::move(candidates)},
-               {"identified", id.identified ? json(*id.identified) : json(nullptr)},
-               {"threshold", id.threshold},
-               {"operating_point", {{"name", id.operating_point}, {"source", id.operating_point_origin}}},
-               {"gallery_size", id.gallery_size},
-               {"gallery_faces", id.gallery_faces},
-               {"model", kEmbeddingModelId},
-               {"img", report::analysis_json(id.probe)},
-               {"time_ms", {{"total", seconds_since(started) * 1000}}}});
+    auto j = report::identification_json(id);
+    j["model"] = kEmbeddingModelId;
+    j["img"] = report::analysis_json(id.probe);
+    j["time_ms"] = {{"total", seconds_since(started) * 1000}};
+    send_json(res, 200, j);
   }
 
   // POST /verify with "subject": the photo against the subject's closest enrolled face.
