@@ -12,7 +12,9 @@ APT_PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libcpp-httplib-dev libsimdjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libfaiss-dev  # the face gallery (issue 13): its embedded store and its search index
   clang-14 libclang-rt-14-dev libomp-14-dev  # the libFuzzer targets (tools/run-tests.sh --fuzz, tools/fuzz.sh)
+  postgresql-15 libpq-dev  # the shared gallery back end (--gallery postgresql://...): libpq client; the tests start a real server from /usr/lib/postgresql/15/bin
   chromium  # the web page test drives it (tests/web; playwright-core comes from tests/web/package-lock.json)
 )
 

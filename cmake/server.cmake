@@ -15,10 +15,10 @@ add_library(facematch_server STATIC
 )
 target_include_directories(facematch_server PUBLIC src)
 target_link_libraries(facematch_server
-  PUBLIC facematch spdlog::spdlog PkgConfig::HTTPLIB simdjson::simdjson
+  PUBLIC facematch facematch_gallery spdlog::spdlog PkgConfig::HTTPLIB simdjson::simdjson
   PRIVATE OpenSSL::Crypto nlohmann_json::nlohmann_json)
 
-target_sources(facematch_cli PRIVATE src/cli/serve.cpp)
+target_sources(facematch_cli PRIVATE src/cli/serve.cpp src/cli/gallery.cpp)
 target_link_libraries(facematch_cli PRIVATE facematch_server)
 
 if(FACEMATCH_BUILD_BENCH)

@@ -12,6 +12,9 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::low_quality: return "low_quality";
     case ErrorCode::model_error: return "model_error";
     case ErrorCode::io_error: return "io_error";
+    case ErrorCode::not_found: return "not_found";
+    case ErrorCode::unavailable: return "unavailable";
+    case ErrorCode::incompatible: return "incompatible";
     case ErrorCode::internal: return "internal";
   }
   return "internal";

@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "facematch/compare.hpp"
 #include "server/http_error.hpp"
 #include "server/request_parse.hpp"
 #include "server/server.hpp"
@@ -148,10 +149,10 @@ TEST(ServerParse, LegacyRejectsBadArrays) {
 }
 
 TEST(ServerParse, SimilarityIsHalfAtTheThreshold) {
-  EXPECT_DOUBLE_EQ(similarity_from_distance(0.6, 0.6), 0.5);
-  EXPECT_DOUBLE_EQ(similarity_from_distance(0, 0.6), 1.0);
-  EXPECT_GT(similarity_from_distance(0.3, 0.6), similarity_from_distance(0.4, 0.6));
-  EXPECT_LT(similarity_from_distance(1.2, 0.6), 0.1);
+  EXPECT_DOUBLE_EQ(facematch::similarity_from_distance(0.6, 0.6), 0.5);
+  EXPECT_DOUBLE_EQ(facematch::similarity_from_distance(0, 0.6), 1.0);
+  EXPECT_GT(facematch::similarity_from_distance(0.3, 0.6), facematch::similarity_from_distance(0.4, 0.6));
+  EXPECT_LT(facematch::similarity_from_distance(1.2, 0.6), 0.1);
 }
 
 // A full-size original request (2 x [1][224][224][3] floats, ~1.7 MB of JSON) gives back exactly the

@@ -17,6 +17,9 @@ enum class ErrorCode {
   low_quality,       // a face was found but cannot be compared (e.g. cut off by the image edge)
   model_error,       // model files missing, altered or of the wrong shape
   io_error,          // a file could not be read or written
+  not_found,         // a named record (a gallery subject or face) does not exist
+  unavailable,       // a database the call needs cannot be used now (corrupt, read-only, down, newer schema)
+  incompatible,      // stored data this build cannot use (descriptors of another model: re-enrol)
   internal,          // a bug or an engine failure; never the caller's fault
 };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "facematch/error.hpp"
+#include "facematch/gallery.hpp"
 #include "facematch/verifier.hpp"
 
 namespace facematch::cli {
@@ -63,5 +64,13 @@ using CommandTable = std::vector<Command>;
 void add_inspect_commands(CLI::App& app, CommandTable& commands);  // verify, embed, detect
 void add_eval_commands(CLI::App& app, CommandTable& commands);     // eval, calibrate
 void add_serve_commands(CLI::App& app, CommandTable& commands);    // serve
+void add_gallery_commands(CLI::App& app, CommandTable& commands);  // gallery add|list|show|remove, identify
+
+// --gallery PATH|URI (env FACEMATCH_GALLERY, default kDefaultGalleryLocation in the working directory).
+void add_gallery_option(CLI::App& cmd, std::string& location);
+// verify PHOTO --subject S: exit 0 same person, 1 not. `threshold` empty: the operating point's.
+int run_verify_subject(const CommonOptions& o, const std::string& gallery, const std::string& photo,
+                       const std::string& subject, std::optional<double> threshold,
+                       const std::optional<std::string>& operating_point);
 
 }  // namespace facematch::cli

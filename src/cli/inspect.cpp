@@ -139,12 +139,19 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands) {
     std::string first, second;
     double threshold = kDefaultThreshold;
     std::optional<std::string> operating_point;
+    std::optional<std::string> subject;
+    std::string gallery = kDefaultGalleryLocation;
   };
   auto verify_args = std::make_shared<VerifyArgs>();
-  auto* verify =
-      app.add_subcommand("verify", "Say whether two photos show the same person (exit 0 yes, 1 no, 2 error)");
+  auto* verify = app.add_subcommand(
+      "verify",
+      "Say whether two photos, or a photo and an enrolled subject (--subject), show the same "
+      "person (exit 0 yes, 1 no, 2 error)");
   verify->add_option("first", verify_args->first, "First photo")->required();
-  verify->add_option("second", verify_args->second, "Second photo")->required();
+  auto* second = verify->add_option("second", verify_args->second, "Second photo");
+  verify->add_option("--subject", verify_args->subject, "Compare with this enrolled subject's closest face")
+      ->excludes(second);
+  add_gallery_option(*verify, verify_args->gallery);
   auto* threshold =
       verify->add_option("--threshold", verify_args->threshold, "Same person when distance < threshold")
           ->capture_default_str();
@@ -155,12 +162,19 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands) {
           "calibrate; its default point) or FILE:NAME")
       ->excludes(threshold);
   add_common(*verify, verify_args->common, true);
-  commands.push_back({verify, [verify_args] {
-                        const auto& a = *verify_args;
-                        return with_json_errors(a.common.json, [&] {
-                          return run_verify(a.common, a.first, a.second, a.threshold, a.operating_point);
-                        });
-                      }});
+  commands.push_back(
+      {verify, [verify_args] {
+         const auto& a = *verify_args;
+         return with_json_errors(a.common.json, [&] {
+           if (a.subject)
+             return run_verify_subject(a.common, a.gallery, a.first, *a.subject,
+                                       a.operating_point ? std::nullopt : std::optional(a.threshold),
+                                       a.operating_point);
+           if (a.second.empty())
+             throw Error(ErrorCode::invalid_argument, "verify needs a second photo or --subject");
+           return run_verify(a.common, a.first, a.second, a.threshold, a.operating_point);
+         });
+       }});
 
   struct EmbedArgs {
     CommonOptions common;

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   cli::add_inspect_commands(app, commands);
   cli::add_eval_commands(app, commands);
   cli::add_serve_commands(app, commands);
+  cli::add_gallery_commands(app, commands);
 
   try {
     app.parse(argc, argv);

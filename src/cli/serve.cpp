@@ -137,6 +137,11 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
          "--api-keys", args->api_keys_file,
          "File of API keys, one per line; also $FACEMATCH_API_KEYS (comma separated). Unset: no keys")
       ->envname("FACEMATCH_API_KEYS_FILE");
+  cmd->add_option("--gallery", c.gallery,
+                  "Gallery of enrolled subjects: an SQLite file (created by the first enrolment) or a "
+                  "postgresql:// URI; empty disables the gallery routes (README: Gallery)")
+      ->envname("FACEMATCH_GALLERY")
+      ->capture_default_str();
   cmd->add_option("--max-embed-images", c.max_embed_images, "Most images per /embed request")
       ->envname("FACEMATCH_MAX_EMBED_IMAGES")
       ->capture_default_str();

@@ -29,4 +29,9 @@ void check_threshold(double threshold, const char* what) {
   }
 }
 
+double similarity_from_distance(double distance, double threshold) {
+  const double r = distance / threshold;
+  return 1.0 / (1.0 + r * r * r * r);
+}
+
 }  // namespace facematch

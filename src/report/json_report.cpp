@@ -99,4 +99,30 @@ nlohmann::json operating_point_json(const ResolvedOperatingPoint& op) {
   return j;
 }
 
+nlohmann::json gallery_face_json(const FaceRecord& f) {
+  const auto& b = f.box;
+  return {{"face_id", f.id},
+          {"box", {{"x", b.x}, {"y", b.y}, {"w", b.width}, {"h", b.height}, {"score", b.score}}},
+          {"quality", to_json(f.quality)},
+          {"model", f.descriptor.model},
+          {"enrolled_at_ms", f.enrolled_at_ms},
+          {"label", f.label ? nlohmann::json(*f.label) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json identification_json(const Identification& id) {
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const auto& c : id.candidates)
+    candidates.push_back({{"subject", c.subject},
+                          {"face_id", c.face_id},
+                          {"label", c.label ? nlohmann::json(*c.label) : nlohmann::json(nullptr)},
+                          {"distance", c.distance},
+                          {"similarity", c.similarity}});
+  return {{"candidates", std::move(candidates)},
+          {"identified", id.identified ? nlohmann::json(*id.identified) : nlohmann::json(nullptr)},
+          {"threshold", id.threshold},
+          {"operating_point", {{"name", id.operating_point}, {"source", id.operating_point_origin}}},
+          {"gallery_size", id.gallery_size},
+          {"gallery_faces", id.gallery_faces}};
+}
+
 }  // namespace facematch::report

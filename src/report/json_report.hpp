@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "facematch/gallery.hpp"
 #include "facematch/operating_point.hpp"
 #include "facematch/verifier.hpp"
 
@@ -21,5 +22,11 @@ nlohmann::json verification_json(const Verification& v);
 // threshold, target_far (absent for best-accuracy), the TAR and FAR measured at calibration, and source
 // (the file, or "built-in").
 nlohmann::json operating_point_json(const ResolvedOperatingPoint& op);
+
+// A stored gallery face without its descriptor: face_id, box, quality, model, enrolled_at_ms, label.
+nlohmann::json gallery_face_json(const FaceRecord& face);
+// An identification: candidates[] (subject, face_id, label, distance, similarity), identified (or
+// null), threshold, operating_point {name, source}, gallery_size, gallery_faces.
+nlohmann::json identification_json(const Identification& id);
 
 }  // namespace facematch::report

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 
 #include "facematch/compare.hpp"
@@ -142,14 +143,17 @@ void set_option(RequestOptions& o, const FieldValue& field) {
   }
 }
 
-// The options of a JSON body: every field that is not one of `image_fields` must be an option.
-RequestOptions json_options(const element& object, std::initializer_list<std::string_view> image_fields) {
+// The options of a JSON body: every field that is not one of `non_option_fields` (images, gallery
+// fields) must be an option.
+RequestOptions json_options(const element& object,
+                            std::initializer_list<std::string_view> non_option_fields) {
   RequestOptions o;
   simdjson::dom::object fields;
   if (object.get_object().get(fields) != simdjson::SUCCESS)
     throw bad_request("the body must be a JSON object");
   for (const auto [key, value] : fields) {
-    if (std::find(image_fields.begin(), image_fields.end(), key) != image_fields.end()) continue;
+    if (std::find(non_option_fields.begin(), non_option_fields.end(), key) != non_option_fields.end())
+      continue;
     if (value.is_null()) continue;  // null means "not set", as for every field
     set_option(o, FieldValue{key, &value, nullptr});
   }
@@ -309,9 +313,40 @@ VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_byt
   simdjson::dom::parser parser;
   const auto doc = parse_json(parser, body);
   VerifyRequest r;
-  r.options = json_options(doc, {"img1", "img2"});
+  r.options = json_options(doc, {"img1", "img2", "subject"});
   r.img1 = image_field(doc, "img1", max_image_bytes);
+  if (const auto subject = field(doc, "subject")) {
+    if (field(doc, "img2")) throw bad_request("give 'img2' or 'subject', not both");
+    r.subject = std::string(string_field(*subject, "subject"));
+    return r;
+  }
   r.img2 = image_field(doc, "img2", max_image_bytes);
+  return r;
+}
+
+std::size_t parse_top_k(std::string_view text) {
+  std::size_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 1000)
+    throw bad_request("'top_k' must be a whole number from 1 to 1000");
+  return value;
+}
+
+GalleryRequest parse_gallery_json(std::string_view body, std::size_t max_image_bytes) {
+  simdjson::dom::parser parser;
+  const auto doc = parse_json(parser, body);
+  GalleryRequest r;
+  r.options = json_options(doc, {"img", "label", "operating_point", "top_k"});
+  r.img = image_field(doc, "img", max_image_bytes);
+  if (const auto label = field(doc, "label")) r.label = std::string(string_field(*label, "label"));
+  if (const auto point = field(doc, "operating_point"))
+    r.operating_point = std::string(string_field(*point, "operating_point"));
+  if (const auto k = field(doc, "top_k")) {
+    std::uint64_t value = 0;
+    if (k->get_uint64().get(value) != simdjson::SUCCESS || value < 1 || value > 1000)
+      throw bad_request("'top_k' must be a whole number from 1 to 1000");
+    r.top_k = static_cast<std::size_t>(value);
+  }
   return r;
 }
 
@@ -368,11 +403,6 @@ RequestOptions parse_option_fields(const std::optional<std::string>& threshold,
   if (align) fields.emplace_back("align", *align);
   if (face_policy) fields.emplace_back("face_policy", *face_policy);
   return parse_form_options(fields);
-}
-
-double similarity_from_distance(double distance, double threshold) {
-  const double r = distance / threshold;
-  return 1.0 / (1.0 + r * r * r * r);
 }
 
 }  // namespace facematch::server

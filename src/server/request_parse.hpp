@@ -30,8 +30,18 @@ struct RequestOptions {
 };
 
 struct VerifyRequest {
-  Bytes img1, img2;
+  Bytes img1, img2;  // img2 is empty when `subject` is given (the photo against an enrolled subject)
+  std::optional<std::string> subject;
   RequestOptions options;
+};
+
+// The gallery routes' bodies (POST /subjects/{subject}/faces, POST /identify): one image plus
+// options. Strings are returned as sent (NUL bytes included); the gallery checks them.
+struct GalleryRequest {
+  Bytes img;
+  RequestOptions options;
+  std::optional<std::string> label, operating_point;
+  std::optional<std::size_t> top_k;
 };
 
 struct ImagesRequest {
@@ -50,10 +60,15 @@ struct LegacyRequest {
 Bytes decode_base64_image(std::string_view text, std::string_view field);
 
 // {"img1": "<base64>", "img2": "<base64>", "threshold"?, "detector"?, "align"?, "face_policy"?,
-// "min_quality"?} and deepface's names for them (README "deepface clients"). An unknown field is 400
-// naming it: a misspelt option would otherwise be ignored silently. `max_image_bytes` bounds each
-// decoded image.
+// "min_quality"?}, or "subject" (an enrolled subject's name) instead of "img2", and deepface's names for
+// them (README "deepface clients"). An unknown field is 400 naming it: a misspelt option would otherwise
+// be ignored silently. `max_image_bytes` bounds each decoded image.
 VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_bytes);
+
+// {"img": "<base64>", "label"?, "top_k"?, "operating_point"?, "threshold"?, "face_policy"?, "min_quality"?}
+GalleryRequest parse_gallery_json(std::string_view body, std::size_t max_image_bytes);
+// The multipart twins of top_k: a decimal count from 1 to 1000.
+std::size_t parse_top_k(std::string_view text);
 
 // {"img": "<base64>"} or, when `allow_many`, {"images": ["<base64>", ...]} (at most `max_images`).
 ImagesRequest parse_images_json(std::string_view body, bool allow_many, std::size_t max_images,
@@ -74,10 +89,5 @@ RequestOptions parse_option_fields(const std::optional<std::string>& threshold,
                                    const std::optional<std::string>& detector,
                                    const std::optional<std::string>& align,
                                    const std::optional<std::string>& face_policy);
-
-// similarity = 1 / (1 + (distance / threshold)^4): 1 at distance 0, exactly 0.5 at the threshold and
-// falling towards 0 beyond it, so similarity > 0.5 if and only if the pair verifies. The exponent makes
-// typical genuine pairs (distance ~0.4 at threshold 0.6) read ~0.83 and typical impostors (~0.9) ~0.16.
-double similarity_from_distance(double distance, double threshold);
 
 }  // namespace facematch::server

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +46,12 @@ HttpError from_library_error(const Error& error) {
       return {422, "too_many_faces", error.what()};
     case ErrorCode::low_quality:
       return {422, "low_quality", error.what()};
+    case ErrorCode::not_found:
+      return {404, "not_found", error.what()};
+    case ErrorCode::unavailable:
+      return {503, "unavailable", error.what()};
+    case ErrorCode::incompatible:
+      return {409, "incompatible", error.what()};
     case ErrorCode::model_error:
     case ErrorCode::io_error:
     case ErrorCode::internal:
@@ -120,6 +127,11 @@ HttpError unsupported_media_type(std::string_view accepted) {
   return {415, "unsupported_media_type", "send " + std::string(accepted)};
 }
 
+std::optional<std::string> form_text(const httplib::Request& req, const char* name) {
+  if (!req.has_file(name)) return std::nullopt;
+  return req.get_file_value(name).content;
+}
+
 Bytes form_image(const httplib::Request& req, const std::string& name) {
   if (!req.has_file(name)) throw bad_request("missing form field '" + name + "' (an image file)");
   const auto& content = req.get_file_value(name).content;
@@ -127,12 +139,13 @@ Bytes form_image(const httplib::Request& req, const std::string& name) {
   return Bytes(content.begin(), content.end());
 }
 
-// Every field of the form but the images is an option (an unknown one is 400 naming it).
+// Every field of the form but `non_option_fields` (images, gallery fields) is an option (an unknown one
+// is 400 naming it).
 RequestOptions form_options(const httplib::Request& req,
-                            std::initializer_list<std::string_view> image_fields) {
+                            std::initializer_list<std::string_view> non_option_fields) {
   std::vector<std::pair<std::string, std::string>> fields;
   for (const auto& [name, part] : req.files)
-    if (std::find(image_fields.begin(), image_fields.end(), name) == image_fields.end())
+    if (std::find(non_option_fields.begin(), non_option_fields.end(), name) == non_option_fields.end())
       fields.emplace_back(name, part.content);
   return parse_form_options(fields);
 }
@@ -205,12 +218,19 @@ struct Service::Impl {
     config.pipeline.limits.max_bytes = config.max_body_bytes;
     for (const auto& key : config.api_keys) key_digests.push_back(sha256(key));
     if (config.cors_origin != "*") cors_origins = split_list(config.cors_origin);
+    if (!config.gallery.empty()) {
+      GalleryOptions g;
+      g.pipeline = config.pipeline;
+      g.verify_threshold = config.threshold;
+      gallery = std::make_unique<Gallery>(open_gallery_store(config.gallery), verifier, g);
+    }
     setup();
   }
 
   ServerConfig config;
   std::size_t workers;
   Verifier verifier;
+  std::unique_ptr<Gallery> gallery;  // after verifier, which it borrows
   Admission admission;
   Metrics metrics;
   BoundedServer http;  // httplib plus limits on slow and endless request heads (bounded_server.hpp)
@@ -411,11 +431,14 @@ struct Service::Impl {
       r = parse_verify_json(req.body, config.pipeline.limits.max_bytes);
     } else if (kind == BodyKind::multipart) {
       r.img1 = form_image(req, "img1");
-      r.img2 = form_image(req, "img2");
-      r.options = form_options(req, {"img1", "img2"});
+      r.subject = form_text(req, "subject");
+      if (r.subject && req.has_file("img2")) throw bad_request("give 'img2' or 'subject', not both");
+      if (!r.subject) r.img2 = form_image(req, "img2");
+      r.options = form_options(req, {"img1", "img2", "subject"});
     } else {
       throw unsupported_media_type("application/json or multipart/form-data");
     }
+    if (r.subject) return verify_subject(r, ticket, res);
     const auto options = r.options.apply(config.pipeline);
     const double threshold = r.options.threshold_or(config.threshold);
     ticket.wait_for_worker();
@@ -432,6 +455,160 @@ struct Service::Impl {
       j["operating_point"] = report::operating_point_json(*config.operating_point);
     j["facial_areas"] = {{"img1", facial_area(v.first.faces[v.first.chosen])},
                          {"img2", facial_area(v.second.faces[v.second.chosen])}};
+    send_json(res, 200, j);
+  }
+
+  // --- gallery (issue 13) --------------------------------------------------------------------
+
+  Gallery& the_gallery() {
+    if (!gallery)
+      throw HttpError(404, "not_found", "this server runs without a gallery (--gallery is empty)");
+    return *gallery;
+  }
+
+  // The gallery answers with the pipeline it was built with: descriptors of another detector or
+  // alignment would not be comparable with the enrolled ones.
+  static void refuse_pipeline_options(const RequestOptions& o) {
+    if (o.detector || o.align)
+      throw bad_request(
+          "gallery routes use the server's detector and alignment (enrolled descriptors must "
+          "stay comparable); leave out 'detector' and 'align'");
+  }
+
+  GalleryRequest gallery_request(const httplib::Request& req, BodyKind kind) {
+    GalleryRequest r;
+    if (kind == BodyKind::json) {
+      r = parse_gallery_json(req.body, config.pipeline.limits.max_bytes);
+    } else if (kind == BodyKind::multipart) {
+      r.img = form_image(req, "img");
+      r.options = form_options(req, {"img", "label", "operating_point", "top_k"});
+      r.label = form_text(req, "label");
+      r.operating_point = form_text(req, "operating_point");
+      if (const auto k = form_text(req, "top_k")) r.top_k = parse_top_k(*k);
+    } else {
+      throw unsupported_media_type("application/json or multipart/form-data");
+    }
+    refuse_pipeline_options(r.options);
+    return r;
+  }
+
+  void enrol(const httplib::Request& req, httplib::Response& res, const std::string& subject) {
+    auto& g = the_gallery();
+    check_subject_name(subject);  // before the body is read: a bad name costs nothing
+    const auto kind = body_kind(req);
+    auto ticket = admit(kind);
+    auto r = gallery_request(req, kind);
+    EnrolOptions options;
+    options.label = r.label;
+    if (r.options.face_policy) options.face_policy = parse_face_policy(*r.options.face_policy);
+    options.require_quality = r.options.min_quality;
+    ticket.wait_for_worker();
+    const auto started = Clock::now();
+    const auto e = labelled("img", [&] { return g.enrol_image(subject, r.img, options); });
+    metrics.observe_total(seconds_since(started));
+    record(e.analysis);
+    auto j = report::gallery_face_json(e.face);
+    j["subject"] = e.face.subject;
+    j["faces_in_photo"] = e.analysis.faces.size();
+    send_json(res, 201, j);
+  }
+
+  void list_subjects(const httplib::Request& req, httplib::Response& res) {
+    std::size_t limit = 100;
+    if (req.has_param("limit")) {
+      const auto text = req.get_param_value("limit");
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+      if (ec != std::errc() || end != text.data() + text.size() || limit < 1 || limit > 1000)
+        throw bad_request("'limit' must be a whole number from 1 to 1000");
+    }
+    const auto after = req.has_param("after") ? req.get_param_value("after") : std::string();
+    const auto page = the_gallery().list_subjects(after, limit);
+    json subjects = json::array();
+    for (const auto& s : page.subjects)
+      subjects.push_back({{"subject", s.name}, {"faces", s.faces}, {"created_at_ms", s.created_at_ms}});
+    send_json(res, 200,
+              {{"subjects", std::move(subjects)},
+               {"total", page.total_subjects},
+               {"next_after", page.next_after ? json(*page.next_after) : json(nullptr)}});
+  }
+
+  void get_subject(httplib::Response& res, const std::string& name) {
+    const auto s = the_gallery().subject(name);
+    if (!s) throw HttpError(404, "not_found", "subject '" + name + "' is not enrolled");
+    json faces = json::array();
+    for (const auto& f : s->faces) faces.push_back(report::gallery_face_json(f));
+    send_json(res, 200,
+              {{"subject", s->summary.name},
+               {"created_at_ms", s->summary.created_at_ms},
+               {"faces", std::move(faces)}});
+  }
+
+  void delete_subject(httplib::Response& res, const std::string& name) {
+    if (the_gallery().delete_subject(name) == 0)
+      throw HttpError(404, "not_found", "subject '" + name + "' is not enrolled");
+    res.status = 204;
+  }
+
+  void delete_face(httplib::Response& res, const std::string& name, const std::string& id_text) {
+    FaceId id = 0;
+    const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (ec != std::errc() || end != id_text.data() + id_text.size() || id < 1)
+      throw bad_request("a face id is a positive whole number");
+    if (!the_gallery().delete_face(name, id))
+      throw HttpError(404, "not_found", "subject '" + name + "' has no face " + id_text);
+    res.status = 204;
+  }
+
+  void identify(const httplib::Request& req, httplib::Response& res) {
+    auto& g = the_gallery();
+    const auto kind = body_kind(req);
+    auto ticket = admit(kind);
+    const auto r = gallery_request(req, kind);
+    IdentifyOptions options;
+    if (r.top_k) options.top_k = *r.top_k;
+    options.threshold = r.options.threshold;
+    options.operating_point = r.operating_point;
+    if (options.threshold && options.operating_point)
+      throw bad_request("give 'threshold' or 'operating_point', not both");
+    ticket.wait_for_worker();
+    const auto started = Clock::now();
+    const auto id = labelled("img", [&] { return g.identify(r.img, options); });
+    metrics.observe_total(seconds_since(started));
+    record(id.probe);
+    auto j = report::identification_json(id);
+    j["model"] = kEmbeddingModelId;
+    j["img"] = report::analysis_json(id.probe);
+    j["time_ms"] = {{"total", seconds_since(started) * 1000}};
+    send_json(res, 200, j);
+  }
+
+  // POST /verify with "subject": the photo against the subject's closest enrolled face.
+  void verify_subject(const VerifyRequest& r, Admission::Ticket& ticket, httplib::Response& res) {
+    auto& g = the_gallery();
+    refuse_pipeline_options(r.options);
+    check_subject_name(*r.subject);
+    const double threshold = r.options.threshold_or(config.threshold);
+    ticket.wait_for_worker();
+    const auto started = Clock::now();
+    const auto v = labelled("img1", [&] { return g.verify_subject(r.img1, *r.subject, threshold); });
+    metrics.observe_total(seconds_since(started));
+    record(v.probe);
+    json j = {{"verified", v.verified},
+              {"match", v.verified ? "Yes" : "No"},
+              {"distance", v.distance},
+              {"threshold", v.threshold},
+              {"similarity", v.similarity},
+              {"model", kEmbeddingModelId},
+              {"detector", to_string(config.pipeline.detector.kind)},
+              {"align", to_string(config.pipeline.align)},
+              {"precision", to_string(v.probe.precision)},
+              {"subject", v.subject},
+              {"face_id", v.face_id},
+              {"faces_compared", v.faces_compared},
+              {"img1", report::analysis_json(v.probe)},
+              {"time_ms", {{"total", seconds_since(started) * 1000}}}};
+    if (config.operating_point && !r.options.threshold)
+      j["operating_point"] = report::operating_point_json(*config.operating_point);
     send_json(res, 200, j);
   }
 
@@ -584,6 +761,28 @@ struct Service::Impl {
     route("POST", "/embed", api_types, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { embed(req, res); });
     });
+    // The gallery (issue 13). Subject names are checked by the gallery (400 for anything outside the
+    // documented set); [^/]+ only splits the path.
+    route("POST", R"(/subjects/([^/]+)/faces)", api_types,
+          [this](const httplib::Request& req, httplib::Response& res) {
+            guarded(req, res, true, [&] { enrol(req, res, req.matches[1]); });
+          });
+    route("GET", "/subjects", {}, [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { list_subjects(req, res); });
+    });
+    route("GET", R"(/subjects/([^/]+))", {}, [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { get_subject(res, req.matches[1]); });
+    });
+    route("DELETE", R"(/subjects/([^/]+))", {}, [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { delete_subject(res, req.matches[1]); });
+    });
+    route("DELETE", R"(/subjects/([^/]+)/faces/([^/]+))", {},
+          [this](const httplib::Request& req, httplib::Response& res) {
+            guarded(req, res, true, [&] { delete_face(res, req.matches[1], req.matches[2]); });
+          });
+    route("POST", "/identify", api_types, [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(req, res, true, [&] { identify(req, res); });
+    });
     // Its clients post JSON; text/plain and a missing type are what browsers and bare clients send
     // without a preflight, so they are read as JSON too.
     route("POST", "/", {"application/json", "text/plain", ""},
@@ -732,6 +931,18 @@ void Service::run() { impl_->http.listen_after_bind(); }
 
 void Service::warm_up() {
   impl_->verifier.warm_up(impl_->config.pipeline);
+  // The gallery's faces are loaded now rather than by the first search; a gallery that cannot be read
+  // does not keep the service from answering everything else (its routes answer 503 and retry).
+  if (impl_->gallery) {
+    try {
+      impl_->gallery->sync();
+      spdlog::info("gallery {} ({}): {} subjects, {} faces", impl_->gallery->store().describe(),
+                   impl_->gallery->store().kind(), impl_->gallery->subject_count(),
+                   impl_->gallery->face_count());
+    } catch (const Error& e) {
+      spdlog::warn("gallery {} unavailable: {}", impl_->gallery->store().describe(), e.what());
+    }
+  }
   impl_->ready = true;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "facematch/compare.hpp"
+#include "facematch/gallery.hpp"
 #include "facematch/operating_point.hpp"
 #include "facematch/verifier.hpp"
 
@@ -33,6 +34,9 @@ struct ServerConfig {
   // Access-Control-Allow-Origin of every answer: "*" (the original function's), a comma-separated list
   // of origins (the request's Origin is echoed when listed), or empty for no CORS headers.
   std::string cors_origin = "*";
+  // The gallery's --gallery location (a file path or a postgresql:// URI); empty: no gallery routes.
+  // Nothing is created at start-up: an SQLite file is made by the first enrolment.
+  std::string gallery = kDefaultGalleryLocation;
   int read_timeout_s = 10, write_timeout_s = 10;
   int keep_alive_timeout_s = 5;
   std::size_t keep_alive_max_requests = 100;
