@@ -1,5 +1,5 @@
-// Median decode time of large JPEGs at full size and with reduced decoding (README "Reduced decoding"),
-// printed as one JSON object for bench/run.sh. Not a test: nothing here passes or fails.
+// Median decode time of large JPEGs at full size and with reduced decoding (docs/speed.md "Reduced
+// decoding"), printed as one JSON object for bench/run.sh. Not a test: nothing here passes or fails.
 //
 //   facematch_decode_bench N MIN_SIDE IMAGE...
 #include <cstdio>

@@ -1,4 +1,4 @@
-// The calibration study behind QualityThresholds' defaults (README "Face quality"). Not a test:
+// The calibration study behind QualityThresholds' defaults (docs/quality.md). Not a test:
 // tools/quality-study.sh runs both steps on ../shared/calibration.
 //
 //   quality_study analyse MODELS_DIR --pairs PAIRS.csv --root DIR --out IMAGES.csv [--threads N]

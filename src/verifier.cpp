@@ -583,7 +583,7 @@ ImageAnalysis Verifier::analyze_file(const std::filesystem::path& path, const Pi
   return analyze_job(*pool_, threads_per_call_, std::move(job), options, embed_all_faces);
 }
 
-// README "Detection recall": 25% per edge was what lifted the under-scored portraits from 0.2-0.48 to 0.99.
+// docs/detection-recall.md: 25% per edge was what lifted the under-scored portraits from 0.2-0.48 to 0.99.
 constexpr double kRecommendedBorderRetry = 0.25;
 // docs/detection-recall.md "Second faces": the cascade's doubt band, 0.3 up to the 0.5 threshold.
 constexpr float kRecommendedCascadeDoubt = 0.3f;

@@ -108,7 +108,7 @@ std::filesystem::path *CalibrateSharedFaces::out_ = nullptr, *CalibrateSharedFac
 
 }  // namespace
 
-// Measured when written: the 48 pairs are separable (README "Accuracy"), every image has a face.
+// Measured when written: the 48 pairs are separable (docs/accuracy.md), every image has a face.
 TEST_F(CalibrateSharedFaces, ReportsTheExpectedCounts) {
   const auto j = report();
   EXPECT_EQ(j["pairs"], 48);

@@ -186,11 +186,11 @@ TEST(Precision, TinyDetectorInBf16FindsTheSameBoxes) {
   }
 }
 
-// The gate of README "Precision" on a subset small enough for CI: every image of the first kGatePairs
-// calibration pairs through the product's whole pipeline (cascade detector, flip averaging) in fp32 and
-// in `precision`. bf16: the tiny detector, landmark and recognition nets change precision, SSD stays
-// fp32. int8: the recognition net in int8 (calibrated on photos after these pairs), the tiny detector
-// and landmark nets in bf16 where the CPU has it.
+// The gate of docs/speed.md "Precision, batching and threads" on a subset small enough for CI: every image of
+// the first kGatePairs calibration pairs through the product's whole pipeline (cascade detector, flip
+// averaging) in fp32 and in `precision`. bf16: the tiny detector, landmark and recognition nets change
+// precision, SSD stays fp32. int8: the recognition net in int8 (calibrated on photos after these pairs), the
+// tiny detector and landmark nets in bf16 where the CPU has it.
 static void precision_gate(fm::Precision precision) {
   const std::string name(fm::to_string(precision));
   const auto root = fm::testing::shared_dir() / "calibration";

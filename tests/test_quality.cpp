@@ -175,7 +175,7 @@ TEST(FaceQuality, ThreeQuarterProfileHasLargerYawThanFrontal) {
   const auto frontal = assess(photo("obama_1.jpg")).quality;
   const auto profile = assess(photo("profile_woman.jpg")).quality;
   EXPECT_GT(std::abs(profile.yaw_deg), std::abs(frontal.yaw_deg) + 20);
-  // A three-quarter view is not a profile: the recognition net copes with it (README "Face quality").
+  // A three-quarter view is not a profile: the recognition net copes with it (docs/quality.md).
   EXPECT_FALSE(has_reason(profile, "profile"));
 }
 

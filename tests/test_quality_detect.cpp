@@ -1,4 +1,4 @@
-// Detection recall beyond face-api (README "Detection recall"): the low-light retry, tiles for large
+// Detection recall beyond face-api (docs/detection-recall.md): the low-light retry, tiles for large
 // photos, the tiny -> SSD cascade and the other detector as a fallback, on the labelled photos of
 // ../shared/faces. Plain ssd/tiny must stay face-api's detectors (their parity tests live elsewhere).
 #include <gtest/gtest.h>

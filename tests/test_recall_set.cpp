@@ -1,4 +1,4 @@
-// The recall set of bench/detection_recall (README "Detection recall"): each variant must carry the face's
+// The recall set of bench/detection_recall (docs/detection-recall.md): each variant must carry the face's
 // box to where the face's pixels went, or its recall figures measure the bookkeeping, not the detector.
 // A synthetic photo with a white "face" rectangle on black shows where the pixels went.
 #include <gtest/gtest.h>

@@ -118,7 +118,7 @@ TEST(Server, VerifyBase64SamePersonWithAndWithoutDataUri) {
   EXPECT_GT(j["similarity"].get<double>(), 0.5);
   EXPECT_LE(j["similarity"].get<double>(), 1.0);
   EXPECT_EQ(j["model"], "face-api-1.7.15/face_recognition_model");
-  EXPECT_EQ(j["detector"], "cascade");  // the service's default (README "Detection recall")
+  EXPECT_EQ(j["detector"], "cascade");  // the service's default (docs/detection-recall.md)
   EXPECT_EQ(j["align"], "similarity");
   for (const char* img : {"img1", "img2"}) {
     const auto& area = j["facial_areas"][img];

@@ -111,7 +111,7 @@ PairResult evaluate_pairs(fm::AlignMode align) {
 
 }  // namespace
 
-// Levels measured when this test was written (see README "Accuracy"); a drop is a regression.
+// Levels measured when this test was written (see docs/accuracy.md); a drop is a regression.
 TEST(SharedFaces, VerificationAccuracySimilarityAlignment) {
   const auto r = evaluate_pairs(fm::AlignMode::similarity);
   EXPECT_EQ(r.total, 48);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Detection recall (README "Detection recall", issue 12): the recall set built from calibration photos
+# Detection recall (docs/detection-recall.md, issue 12): the recall set built from calibration photos
 # (variants of photos whose face is known), ../shared/faces, and faces reported on inputs without one,
 # for the default pipeline and, for comparison, face-api's two detectors in it (1 thread).
 #

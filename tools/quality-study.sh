@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The face-quality calibration study (README "Face quality"): the error rate at threshold 0.6 of the
+# The face-quality calibration study (docs/quality.md): the error rate at threshold 0.6 of the
 # calibration pairs in which a face has each quality reason, and per bucket of each measure, against the
 # pairs whose two faces are acceptable. It chose QualityThresholds' defaults (include/facematch/quality.hpp).
 #

@@ -18,7 +18,7 @@ enum class AlignMode {
   similarity,
   // The similarity after stretching the image's x axis by the factor that fits the landmarks best
   // (1/3 to 3): undoes a photo resized to a square whatever its aspect ratio, as the original API's
-  // clients send them (README "Original API").
+  // clients send them (README "The original API", docs/original-api.md).
   unsquash,
   // A full affine fit (shear and both stretches) of the same landmarks.
   affine,

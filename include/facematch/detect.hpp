@@ -30,7 +30,7 @@ struct DetectorOptions {
   int tiny_input_size = 416;  // tiny only; a multiple of 32
 
   // Recall extensions beyond face-api. All off by default: ssd and tiny then return exactly what
-  // face-api returns (README "Detection recall" has the measurements behind each).
+  // face-api returns (docs/detection-recall.md has the measurements behind each).
   //
   // When nothing is found in a dark photo (see is_low_light), detect again on enhance_low_light's copy.
   bool retry_low_light = false;
@@ -52,8 +52,8 @@ struct DetectorOptions {
   // When nothing is found (after the low-light retry), detect again on the photo centred inside a
   // black border of this fraction of its longer side on every edge; 0 = never. Both of face-api's
   // detectors under-score faces that fill the frame or touch its edges: a frontal 125-pixel face in a
-  // 250x250 portrait scored 0.2-0.48, the same photo inside a 25% border 0.99 (README "Detection
-  // recall"). Faces whose centre falls in the border are dropped.
+  // 250x250 portrait scored 0.2-0.48, the same photo inside a 25% border 0.99 (docs/detection-recall.md).
+  // Faces whose centre falls in the border are dropped.
   double border_retry_fraction = 0.0;
 
   // Detectors are cached per configuration (one per thread), so every field takes part.

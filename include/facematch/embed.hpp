@@ -23,7 +23,7 @@ class FaceEmbedder {
   // `chip` is 150x150 CV_32FC3 RGB on the 0..255 scale (see extract_chip). The descriptor is not
   // L2-normalized (face-api's is not either; norms are about 1.4).
   // flip_average: also embed the mirrored chip and return the mean of the two descriptors (one
-  // batch of two; see README "Flip averaging" for what it gains and costs).
+  // batch of two; see docs/accuracy.md for what it gains and costs).
   Embedding embed(const cv::Mat& chip, bool flip_average = false);
   // Several chips through the net as one batch (up to kMaxBatch at a time), in order; each equals
   // embed() of that chip alone.

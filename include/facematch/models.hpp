@@ -27,11 +27,12 @@ enum class Precision {
   fp32,
   // The landmark, recognition and tiny detector nets with weights and the tensors between layers
   // rounded to bfloat16 (fp32 accumulation and outputs), about 2x faster on AVX512-BF16. SSD stays
-  // fp32: in bf16 it fails the accuracy gate (README "Precision").
+  // fp32: in bf16 it fails the accuracy gate (docs/speed.md "Precision, batching and threads").
   bf16,
   // The recognition net's convolutions in int8 (8-bit activations and weights, int32 accumulation),
   // with activation ranges calibrated on the calibration photos (data/int8-ranges.json); the other
-  // nets run as under automatic. Never chosen automatically (README "Precision").
+  // nets run as under automatic. Never chosen automatically (docs/speed.md "Precision, batching and
+  // threads").
   int8,
 };
 std::string_view to_string(Precision precision);  // "auto", "fp32", "bf16", "int8"

@@ -1,7 +1,7 @@
 // How good a detected face is for verification: size, blur, head pose, exposure and whether the image
 // border cuts it, measured from the face's 68 landmarks, its box, the image and the aligned chip, plus
 // the reasons a face falls short. The defaults of QualityThresholds come from the calibration study
-// bench/quality_study.cpp (tools/quality-study.sh; README "Face quality" has its table).
+// bench/quality_study.cpp (tools/quality-study.sh; docs/quality.md has its table).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -57,7 +57,7 @@ struct FaceQuality {
 
 // A face gets a reason when its measure is beyond the threshold (strictly below a minimum or above a
 // maximum; a NaN measure counts as beyond). The defaults are the calibration study's choices: pairs in
-// which a face is beyond them have a clearly higher error rate at threshold 0.6 (README "Face quality"
+// which a face is beyond them have a clearly higher error rate at threshold 0.6 (docs/quality.md
 // has the rates), except dark and overexposed, which showed no effect there and flag only the extremes.
 struct QualityThresholds {
   double min_interocular_px = 20;  // too_small

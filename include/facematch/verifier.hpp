@@ -52,15 +52,15 @@ struct PipelineOptions {
   FacePolicy face_policy = FacePolicy::largest;
   DecodeLimits limits;
   // fp32 by default, so the library reproduces face-api exactly; the CLI and the service default to
-  // automatic (README "Precision").
+  // automatic (docs/speed.md "Precision, batching and threads").
   Precision precision = Precision::fp32;
-  // Average each descriptor with that of the mirrored chip (README "Flip averaging").
+  // Average each descriptor with that of the mirrored chip (docs/accuracy.md).
   bool flip_average = false;
   // JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) while their longer side stays at
   // least this many pixels; when the face to embed is then smaller than the chip (kChipSize), the JPEG
   // is decoded again at the scale that keeps it at least that size, so chips are never blurrier than
   // from the full-size image. 0 = always full size. Faces are reported in full-size coordinates
-  // either way (README "Reduced decoding").
+  // either way (docs/speed.md "Reduced decoding").
   int reduced_decode_min_side = 0;
   // A compared face with any quality reason (quality.hpp: too_small, blurred, profile, ...) is an
   // Error{low_quality} naming the image and the reasons, instead of advice in the answer.
@@ -70,7 +70,7 @@ struct PipelineOptions {
 // What the CLI and the service run unless told otherwise, and what the built-in operating points were
 // fitted for: the cascade detector with the low-light retry (10 of 2,755 calibration photos without a
 // face against SSD's 60) and flip averaging (TAR at FAR 1e-3 86.8% against 85.4%), precision auto
-// (README "Defaults"), and reduced decoding of large JPEGs down to 1024 pixels (the same accuracy, several
+// (docs/accuracy.md), and reduced decoding of large JPEGs down to 1024 pixels (the same accuracy, several
 // times quicker to decode). PipelineOptions{} stays face-api's own pipeline, which the parity tests check.
 PipelineOptions recommended_pipeline();
 

@@ -16,8 +16,8 @@
 namespace facematch::cli {
 namespace {
 
-// Photos at least this long on a side are also searched in 2x2 tiles by `detect` (README "Detection
-// recall": tiles from 1024 px found 54 of the 56 faces of ../shared/faces, the cascade 45).
+// Photos at least this long on a side are also searched in 2x2 tiles by `detect` (docs/detection-recall.md:
+// tiles from 1024 px found 54 of the 56 faces of ../shared/faces, the cascade 45).
 constexpr int kDetectTileMinSide = 1024;
 
 int run_verify(const CommonOptions& o, const std::string& a, const std::string& b, double threshold,

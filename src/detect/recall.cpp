@@ -200,7 +200,7 @@ class Chain {
           if (last || doubtful.empty()) break;
         } else if (unsure.empty()) {
           // The first unsure faces are kept when no later stage finds any: they are right more often
-          // than not (README "Detection recall": the two detectors miss different photos).
+          // than not (docs/detection-recall.md: the two detectors miss different photos).
           unsure = std::move(confident);
         }
       }

@@ -94,8 +94,9 @@ Precision resolve_precision(Precision requested) {
     throw Error(ErrorCode::invalid_argument, "precision bf16 needs a CPU with AVX-512 (oneDNN reports " +
                                                  engine::cpu_isa_name() + "); use auto");
   if (requested != Precision::automatic) return requested;
-  // Measured on an AVX512-BF16 CPU without AMX (README "Precision"): bf16 is about 2x faster than fp32
-  // on the landmark and recognition nets. Without native bf16 oneDNN emulates it, slower than fp32.
+  // Measured on an AVX512-BF16 CPU without AMX (docs/speed.md "Precision, batching and threads"): bf16 is
+  // about 2x faster than fp32 on the landmark and recognition nets. Without native bf16 oneDNN emulates it,
+  // slower than fp32.
   return engine::cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32;
 }
 

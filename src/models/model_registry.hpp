@@ -20,9 +20,9 @@ struct ModelSpec {
   ModelRole role;
   int input_size;  // square input side; the tiny detector's is its default (any multiple of 32)
   InputNormalization normalization;
-  // Precisions beside fp32 this net passed the accuracy gate in (README "Precision";
-  // tests/test_perf.cpp). A precision not allowed here runs the net in fp32, except int8, which falls
-  // back to what automatic picks (bf16 where allowed and native).
+  // Precisions beside fp32 this net passed the accuracy gate in (docs/speed.md "Precision, batching and
+  // threads"; tests/test_perf.cpp). A precision not allowed here runs the net in fp32, except int8, which
+  // falls back to what automatic picks (bf16 where allowed and native).
   bool bf16 = false;
   bool int8 = false;  // also needs ranges in data/int8-ranges.json (tools/calibrate-int8.sh)
 };

@@ -57,7 +57,7 @@ NetDescription describe_recognition_net(const WeightMap& weights) {
   Builder b{weights, net};
   // int8 keeps the first stage (the 7x7 conv and the 32-channel blocks) in float. Quantizing every layer
   // gave a median descriptor distance to fp32 of 0.023 on the gate's subset (over its 0.02); errors
-  // made early grow through the rest of the net. See README "Precision".
+  // made early grow through the rest of the net. See docs/speed.md "Precision, batching and threads".
   b.float_in_int8 = true;
   ValueId x = b.conv(net.input(), "conv32_down", 3, 32, 7, 2, TfPadding::valid, true);
   x = net.add(engine::Pool{x, engine::PoolKind::max, 3, 2, {}});

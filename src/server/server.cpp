@@ -69,7 +69,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 // Every answer of the original route that is not a verdict (no face, bad input, overload, 401) still
 // carries "Match": "No" beside its error: the original clients read only that field, and a body without
-// it would make them fail open or crash (README "Original API").
+// it would make them fail open or crash (README "The original API", docs/original-api.md).
 void add_original_api_refusal(httplib::Response& res) {
   if (res.status == 200) return;
   auto body = json::parse(res.body, nullptr, /*allow_exceptions=*/false);

@@ -24,7 +24,7 @@ struct ServerConfig {
   std::size_t max_embed_images = 16;
   PipelineOptions pipeline;  // defaults for every request; limits.max_pixels is the pixel limit
   // The original route's alignment: its clients resize whole photos to 224x224 whatever their aspect
-  // ratio, which unsquash undoes (README "Original API").
+  // ratio, which unsquash undoes (README "The original API", docs/original-api.md).
   AlignMode legacy_align = AlignMode::unsquash;
   double threshold = kDefaultThreshold;
   // Where `threshold` came from when it is a calibrated point (--operating-point); answers that use it
