@@ -290,6 +290,11 @@ class Gallery {
   struct Index;
 
  private:
+  // The decision threshold `options` ask for, checked before any photo is analysed; the rest empty.
+  Identification decision(const IdentifyOptions& options) const;
+  // Fills `id`'s candidates and verdict at its threshold.
+  void search(const Embedding& probe, std::size_t top_k, Identification& id);
+
   std::unique_ptr<GalleryStore> store_;
   const Verifier& verifier_;
   GalleryOptions options_;

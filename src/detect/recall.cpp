@@ -173,12 +173,12 @@ namespace {
 class Chain {
  public:
   Chain(std::shared_ptr<const Models> models, const DetectorOptions& options, float min_score)
-      : models_(std::move(models)), options_(options) {
+      : models_(std::move(models)), options_(options), stages_(detector_spec(options.kind).stages) {
     options_.min_score = min_score;
   }
 
   std::vector<Detection> detect(const cv::Mat& rgb) {
-    const auto stages = detector_spec(options_.kind).stages;
+    const auto& stages = stages_;
     if (!stages.empty()) {
       std::vector<Detection> kept, unsure;
       for (std::size_t i = 0; i < stages.size(); ++i) {
@@ -239,6 +239,7 @@ class Chain {
 
   std::shared_ptr<const Models> models_;
   DetectorOptions options_;
+  std::span<const DetectorKind> stages_;  // a composition's detectors (DetectorSpec::stages)
   std::map<std::pair<DetectorKind, float>, std::unique_ptr<FaceDetector>> detectors_;
 };
 

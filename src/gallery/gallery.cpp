@@ -236,7 +236,7 @@ EnrolResult Gallery::enrol_file(std::string_view subject, const std::filesystem:
   return enrol(subject, bytes, label);
 }
 
-Identification Gallery::identify_embedding(const Embedding& probe, const IdentifyOptions& options) {
+Identification Gallery::decision(const IdentifyOptions& options) const {
   if (options.top_k < 1 || options.top_k > 1000)
     throw Error(ErrorCode::invalid_argument, "top_k must be between 1 and 1000");
   if (options.threshold && options.operating_point)
@@ -254,19 +254,29 @@ Identification Gallery::identify_embedding(const Embedding& probe, const Identif
     id.operating_point = op.point.name;
     id.operating_point_origin = op.origin;
   }
+  return id;
+}
+
+Identification Gallery::identify_embedding(const Embedding& probe, const IdentifyOptions& options) {
+  auto id = decision(options);
+  search(probe, options.top_k, id);
+  return id;
+}
+
+void Gallery::search(const Embedding& probe, std::size_t top_k, Identification& id) {
   sync();
   std::shared_lock lock(index_->mutex);
   const auto& index = *index_;
   index.refuse_foreign();
   id.gallery_size = index.subjects.size();
   id.gallery_faces = index.faces.size();
-  if (!index.faiss || index.faiss->ntotal == 0) return id;
+  if (!index.faiss || index.faiss->ntotal == 0) return;
   if (probe.model != index.model || static_cast<int>(probe.values.size()) != index.dimension)
     throw Error(ErrorCode::invalid_argument,
                 "the probe's descriptor (model '" + probe.model + "') cannot be compared with the gallery's");
   // The k nearest faces may belong to fewer than top_k subjects; widen until they do or all are seen.
   const auto total = index.faiss->ntotal;
-  auto k = std::min<idx_t>(total, static_cast<idx_t>(options.top_k) * 4);
+  auto k = std::min<idx_t>(total, static_cast<idx_t>(top_k) * 4);
   std::vector<std::string> order;
   for (;;) {
     std::vector<float> distances(static_cast<std::size_t>(k));
@@ -279,7 +289,7 @@ Identification Gallery::identify_embedding(const Embedding& probe, const Identif
       const auto& subject = index.faces.at(l).subject;
       if (seen.insert(subject).second) order.push_back(subject);
     }
-    if (order.size() >= options.top_k || k == total) break;
+    if (order.size() >= top_k || k == total) break;
     k = std::min<idx_t>(total, k * 4);
   }
   for (const auto& subject : order) {
@@ -289,24 +299,23 @@ Identification Gallery::identify_embedding(const Embedding& probe, const Identif
   }
   std::stable_sort(id.candidates.begin(), id.candidates.end(),
                    [](const Candidate& a, const Candidate& b) { return a.distance < b.distance; });
-  if (id.candidates.size() > options.top_k) id.candidates.resize(options.top_k);
+  if (id.candidates.size() > top_k) id.candidates.resize(top_k);
   if (!id.candidates.empty() && is_match(id.candidates[0].distance, id.threshold))
     id.identified = id.candidates[0].subject;
-  return id;
 }
 
 Identification Gallery::identify(std::span<const std::uint8_t> encoded_image,
                                  const IdentifyOptions& options) {
-  auto analysis = verifier_.analyze_encoded(encoded_image, one_face_pipeline(options_.pipeline));
-  auto id = identify_embedding(analysis.chosen_embedding(), options);
-  id.probe = std::move(analysis);
+  auto id = decision(options);
+  id.probe = verifier_.analyze_encoded(encoded_image, one_face_pipeline(options_.pipeline));
+  search(id.probe.chosen_embedding(), options.top_k, id);
   return id;
 }
 
 Identification Gallery::identify_file(const std::filesystem::path& image, const IdentifyOptions& options) {
-  auto analysis = verifier_.analyze_file(image, one_face_pipeline(options_.pipeline));
-  auto id = identify_embedding(analysis.chosen_embedding(), options);
-  id.probe = std::move(analysis);
+  auto id = decision(options);
+  id.probe = verifier_.analyze_file(image, one_face_pipeline(options_.pipeline));
+  search(id.probe.chosen_embedding(), options.top_k, id);
   return id;
 }
 

@@ -15,13 +15,13 @@ namespace {
 constexpr ModelSpec kModelRegistry[] = {
     // SSD normalizes inside its net description ((x / 127.5) - 1, as face-api computes it). In bf16 its
     // boxes move and the chips with them (median descriptor change 0.038), so it stays fp32.
-    {kSsdModel, ModelRole::detector, kSsdInputSize, {}, /*bf16=*/false, /*int8=*/false},
+    {kSsdModel, kSsdInputSize, {}, /*bf16=*/false, /*int8=*/false},
     // bf16: accuracy -0.07 points, TAR at FAR 1e-3 +0.16 on the calibration set.
-    {kTinyFaceDetectorModel, ModelRole::detector, 416, {kTinyFaceDetectorMean, 255.f}, true, false},
+    {kTinyFaceDetectorModel, 416, {kTinyFaceDetectorMean, 255.f}, true, false},
     // int8 is calibrated for the recognition net only: the others are mostly depthwise layers, which
     // int8 hardly speeds up.
-    {kLandmark68Model, ModelRole::landmarks, kLandmarkInputSize, kFaceNormalization, true, false},
-    {kRecognitionModel, ModelRole::recognition, kRecognitionInputSize, kFaceNormalization, true, true},
+    {kLandmark68Model, kLandmarkInputSize, kFaceNormalization, true, false},
+    {kRecognitionModel, kRecognitionInputSize, kFaceNormalization, true, true},
 };
 
 }  // namespace

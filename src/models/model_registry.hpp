@@ -13,12 +13,9 @@
 
 namespace facematch::models {
 
-enum class ModelRole { detector, landmarks, recognition };
-
 struct ModelSpec {
   std::string_view name;  // NAME-weights_manifest.json and its shards in the models folder
-  ModelRole role;
-  int input_size;  // square input side; the tiny detector's is its default (any multiple of 32)
+  int input_size;         // square input side; the tiny detector's is its default (any multiple of 32)
   InputNormalization normalization;
   // Precisions beside fp32 this net passed the accuracy gate in (docs/speed.md "Precision, batching and
   // threads"; tests/test_perf.cpp). A precision not allowed here runs the net in fp32, except int8, which

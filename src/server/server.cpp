@@ -114,13 +114,18 @@ std::string trim(std::string s) {
 
 enum class BodyKind { json, multipart, other };
 
+std::string media_type(const httplib::Request& req) {
+  auto type = req.get_header_value("Content-Type");
+  type = trim(type.substr(0, type.find(';')));
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  return type;
+}
+
+// The same lower-cased media type the route table admits by, so a route never admits a body that its
+// handler then refuses.
 BodyKind body_kind(const httplib::Request& req) {
   if (req.is_multipart_form_data()) return BodyKind::multipart;
-  const auto type = req.get_header_value("Content-Type");
-  const auto semicolon = type.find(';');
-  const auto media = trim(type.substr(0, semicolon));
-  if (media == "application/json") return BodyKind::json;
-  return BodyKind::other;
+  return media_type(req) == "application/json" ? BodyKind::json : BodyKind::other;
 }
 
 HttpError unsupported_media_type(std::string_view accepted) {
@@ -148,13 +153,6 @@ RequestOptions form_options(const httplib::Request& req,
     if (std::find(non_option_fields.begin(), non_option_fields.end(), name) == non_option_fields.end())
       fields.emplace_back(name, part.content);
   return parse_form_options(fields);
-}
-
-std::string media_type(const httplib::Request& req) {
-  auto type = req.get_header_value("Content-Type");
-  type = trim(type.substr(0, type.find(';')));
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
-  return type;
 }
 
 // The size of the request's body: httplib parses multipart bodies into req.files and leaves req.body
@@ -568,8 +566,9 @@ struct Service::Impl {
     if (r.top_k) options.top_k = *r.top_k;
     options.threshold = r.options.threshold;
     options.operating_point = r.operating_point;
-    if (options.threshold && options.operating_point)
-      throw bad_request("give 'threshold' or 'operating_point', not both");
+    // A request names a built-in point only: resolving "FILE" or "FILE:NAME" would open any path the
+    // client sends.
+    if (options.operating_point) (void)builtin_operating_points().get(*options.operating_point);
     ticket.wait_for_worker();
     const auto started = Clock::now();
     const auto id = labelled("img", [&] { return g.identify(r.img, options); });
