@@ -112,6 +112,7 @@ const std::vector<DetectorFlag>& detector_flags() {
       field_flag("sure", "cascade_sure_score", &DetectorOptions::cascade_sure_score),
       field_flag("border-retry", "border_retry_fraction", &DetectorOptions::border_retry_fraction),
       field_flag("doubt", "cascade_doubt_score", &DetectorOptions::cascade_doubt_score),
+      field_flag("turns", "retry_quarter_turns", &DetectorOptions::retry_quarter_turns),
   };
   return flags;
 }
@@ -229,6 +230,7 @@ void dump_miss(const std::string& dir, const std::string& variant, const std::st
 struct VariantResult {
   std::string name;
   int photos = 0, matched = 0;
+  int sideways = 0;  // the face's box found, but not standing up: its landmarks and chip are wrong
   std::vector<double> ms;
   std::vector<std::string> missed;  // "photo (what was found instead)"
 };
@@ -299,13 +301,18 @@ RecallSetResult run_recall_set(const Context& ctx, const std::string& dir, std::
         const auto bytes = as_bmp(image.rgb);
         const ImageAnalysis found = ctx.verifier.detect_encoded(bytes, bmp_options);
         r.ms.push_back(found.times.detect_ms);
+        // Found means found standing up: a sideways face's box alone gives a wrong chip.
         const bool matched = std::any_of(found.faces.begin(), found.faces.end(), [&](const Face& f) {
-          return recall::matches_face(f.detection.box, image.face);
+          return recall::matches_face(f.detection.box, image.face) &&
+                 f.detection.upright_turns == image.upright_turns;
         });
         if (matched) {
           ++r.matched;
           continue;
         }
+        if (std::any_of(found.faces.begin(), found.faces.end(),
+                        [&](const Face& f) { return recall::matches_face(f.detection.box, image.face); }))
+          ++r.sideways;
         miss = found_instead(found.faces, image.face);
         if (!ctx.dump_dir.empty()) dump_miss(ctx.dump_dir, r.name, name, image, found.faces);
       } catch (const Error& e) {
@@ -342,6 +349,7 @@ void print_recall_set(const Context& ctx, const RecallSetResult& result) {
                  {"variant", r.name},
                  {"photos", r.photos},
                  {"matched", r.matched},
+                 {"sideways", r.sideways},
                  {"recall", r.photos ? static_cast<double>(r.matched) / r.photos : 0.0},
                  {"detect_ms_median", median_or_zero(r.ms)}};
     if (ctx.verbose) line["missed"] = r.missed;
@@ -448,10 +456,11 @@ void print_tables(const Context& ctx, const RecallSetResult* recall_set, const F
         photos, recall_set->photos_tried, recall_set->skipped_no_face, recall_set->skipped_low_score,
         ctx.truth_min_score, recall_set->decode_errors, recall_set->seconds);
     std::printf(
-        "| variant | photos | matched | recall | median detect ms |\n| --- | --- | --- | --- | --- |\n");
+        "| variant | photos | matched | recall | found sideways | median detect ms |\n"
+        "| --- | --- | --- | --- | --- | --- |\n");
     for (const auto& r : recall_set->variants)
-      std::printf("| %s | %d | %d | %.1f%% | %.1f |\n", r.name.c_str(), r.photos, r.matched,
-                  r.photos ? 100.0 * r.matched / r.photos : 0.0, median_or_zero(r.ms));
+      std::printf("| %s | %d | %d | %.1f%% | %d | %.1f |\n", r.name.c_str(), r.photos, r.matched,
+                  r.photos ? 100.0 * r.matched / r.photos : 0.0, r.sideways, median_or_zero(r.ms));
   }
   if (faces)
     std::printf(

@@ -111,13 +111,13 @@ FaceImage turn(const FaceImage& photo, int quarter_turns_clockwise) {
   switch (quarter_turns_clockwise) {
     case 1:
       cv::rotate(photo.rgb, out, cv::ROTATE_90_CLOCKWISE);  // (x, y) -> (h - y, x)
-      return {out, cv::Rect2d(h - f.y - f.height, f.x, f.height, f.width)};
+      return {out, cv::Rect2d(h - f.y - f.height, f.x, f.height, f.width), 3};
     case 2:
       cv::rotate(photo.rgb, out, cv::ROTATE_180);  // (x, y) -> (w - x, h - y)
-      return {out, cv::Rect2d(w - f.x - f.width, h - f.y - f.height, f.width, f.height)};
+      return {out, cv::Rect2d(w - f.x - f.width, h - f.y - f.height, f.width, f.height), 2};
     case 3:
       cv::rotate(photo.rgb, out, cv::ROTATE_90_COUNTERCLOCKWISE);  // (x, y) -> (y, w - x)
-      return {out, cv::Rect2d(f.y, w - f.x - f.width, f.height, f.width)};
+      return {out, cv::Rect2d(f.y, w - f.x - f.width, f.height, f.width), 1};
   }
   throw Error(ErrorCode::invalid_argument, "turn: quarter turns must be 1, 2 or 3");
 }

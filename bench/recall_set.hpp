@@ -15,6 +15,8 @@ namespace facematch::recall {
 struct FaceImage {
   cv::Mat rgb;
   cv::Rect2d face;
+  // Clockwise quarter turns that stand the face up again (Detection::upright_turns of a right answer).
+  int upright_turns = 0;
 };
 
 // The side of a face box for cropping and size comparisons: the longer one, so crops hold the whole box.

@@ -611,6 +611,7 @@ PipelineOptions recommended_pipeline() {
   PipelineOptions o;
   o.detector.kind = DetectorKind::cascade;
   o.detector.retry_low_light = true;
+  o.detector.retry_quarter_turns = true;
   o.detector.border_retry_fraction = kRecommendedBorderRetry;
   o.detector.cascade_doubt_score = kRecommendedCascadeDoubt;
   o.flip_average = true;

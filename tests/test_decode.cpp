@@ -14,6 +14,7 @@
 
 #include "facematch/error.hpp"
 #include "facematch/image.hpp"
+#include "image/quarter_turn.hpp"
 #include "test_support.hpp"
 
 namespace fm = facematch;
@@ -576,4 +577,21 @@ TEST(Decode, PngExifOrientationIsAppliedToo) {
   EXPECT_EQ(rgb.cols, 40);
   EXPECT_EQ(rgb.rows, 100);
   EXPECT_GT(rgb_at(rgb, 35, 5)[2], 200);  // stored top-left blue, now top-right
+}
+
+// Boxes found in a turned photo must come back onto the same pixels of the photo as it arrived.
+TEST(QuarterTurn, BoxesOfATurnedImageComeBackOntoTheSamePixels) {
+  cv::Mat image(5, 7, CV_8UC3, cv::Scalar::all(0));
+  image.at<cv::Vec3b>(3, 1) = cv::Vec3b(255, 255, 255);  // (x 1, y 3)
+  for (int turns = 0; turns < 4; ++turns) {
+    const cv::Mat turned = fm::turn_clockwise(image, turns);
+    EXPECT_EQ(turned.cols, turns % 2 ? image.rows : image.cols);
+    cv::Point lit;
+    cv::Mat grey;
+    cv::extractChannel(turned, grey, 0);
+    cv::minMaxLoc(grey, nullptr, nullptr, nullptr, &lit);
+    const cv::Rect2d back = fm::unturn_box(cv::Rect2d(lit.x, lit.y, 1, 1), turns, image.size());
+    EXPECT_EQ(back, cv::Rect2d(1, 3, 1, 1)) << "turns " << turns;
+  }
+  EXPECT_THROW(fm::turn_clockwise(image, 4), fm::Error);
 }

@@ -143,3 +143,58 @@ TEST(SharedFaces, CascadeFindsBothAdultsOfTheGroupPhoto) {
   without_doubt.detector.cascade_doubt_score = 0;
   EXPECT_EQ(verifier.detect(group, without_doubt).size(), 1u) << "the mechanism this test is about";
 }
+
+// A phone photo taken sideways reaches us without an EXIF orientation when a client strips it: SSD
+// finds most faces lying on their side, the landmark net does not, so the tiny detector (upright faces
+// only) judges which way up each face stands, a photo without any face is turned until one is found,
+// the landmark net sees the face upright, and the chip is the same face. Boxes and landmarks stay in the photo's own
+// coordinates, so they land where the turned face is.
+TEST(SharedFaces, SidewaysAndUpsideDownPhotosAreTurnedUntilTheFaceIsUpright) {
+  fm::Verifier verifier(fm::testing::shared_models(), 1);
+  auto options = fm::recommended_pipeline();
+  options.precision = fm::Precision::fp32;
+  const auto upright = fm::read_image(faces_dir() / "obama_1.jpg");
+  const auto reference = verifier.analyze(upright, options);
+  ASSERT_EQ(reference.faces.size(), 1u);
+  const auto& ref_face = reference.faces[0];
+  EXPECT_EQ(ref_face.detection.upright_turns, 0);
+  const cv::Size size = upright.size();
+  // cv::rotate code -> the clockwise quarter turns that stand the face up again.
+  for (const auto& [rotation, turns_back] :
+       {std::pair{cv::ROTATE_90_CLOCKWISE, 3}, {cv::ROTATE_90_COUNTERCLOCKWISE, 1}, {cv::ROTATE_180, 2}}) {
+    cv::Mat turned;
+    cv::rotate(upright, turned, rotation);
+    auto without = options;
+    without.detector.retry_quarter_turns = false;
+    // The case this test is about: SSD finds the face lying down, but the landmark net, given it as it
+    // lies, gives a chip of no one (or there is no face at all).
+    try {
+      const auto lying = verifier.verify(upright, turned, without, fm::kDefaultThreshold);
+      EXPECT_FALSE(lying.verified) << "turns " << turns_back << " distance " << lying.distance;
+    } catch (const fm::Error& e) {
+      EXPECT_EQ(e.code(), fm::ErrorCode::no_face) << e.what();
+    }
+
+    const auto analysis = verifier.analyze(turned, options);
+    ASSERT_EQ(analysis.faces.size(), 1u) << "turns " << turns_back;
+    const auto& face = analysis.faces[0];
+    EXPECT_EQ(face.detection.upright_turns, turns_back);
+    // The turned photo's left eye, turned back, is where the upright photo has it.
+    const auto eye_of = [](const fm::Landmarks68& pts) {
+      cv::Point2d sum(0, 0);
+      for (int i = 36; i <= 41; ++i) sum += pts[static_cast<std::size_t>(i)];
+      return sum * (1.0 / 6);
+    };
+    cv::Point2d eye = eye_of(face.landmarks);
+    for (int t = 0; t < turns_back; ++t) {  // undo `rotation` on the point, one clockwise turn at a time
+      const double h = (t % 2 == 0) ? turned.rows : turned.cols;
+      eye = {h - eye.y, eye.x};
+    }
+    EXPECT_LT(cv::norm(eye - eye_of(ref_face.landmarks)), 0.05 * size.width) << "turns " << turns_back;
+    EXPECT_LT(std::abs(analysis.quality[0].roll_deg - reference.quality[0].roll_deg), 5.0);
+
+    const auto v = verifier.verify(upright, turned, options, fm::kDefaultThreshold);
+    EXPECT_TRUE(v.verified) << "turns " << turns_back;
+    EXPECT_LT(v.distance, 0.2) << "turns " << turns_back;
+  }
+}

@@ -55,6 +55,11 @@ struct DetectorOptions {
   // 250x250 portrait scored 0.2-0.48, the same photo inside a 25% border 0.99 (docs/detection-recall.md).
   // Faces whose centre falls in the border are dropped.
   double border_retry_fraction = 0.0;
+  // When nothing is found after every retry above, detect again (with the same retries) on the photo
+  // turned a quarter clockwise, a quarter counter-clockwise and upside down, for photos taken sideways
+  // without an EXIF orientation; the turn whose best face scores highest wins, its faces carrying
+  // Detection::upright_turns. Only photos that would otherwise have no face pay for it.
+  bool retry_quarter_turns = false;
 
   // Detectors are cached per configuration (one per thread), so every field takes part.
   friend bool operator==(const DetectorOptions&, const DetectorOptions&) = default;
@@ -151,6 +156,9 @@ class RecallFaceDetector final : public FaceDetector {
   struct Impl;
 
  private:
+  // Every retry except the quarter turns.
+  std::vector<Detection> detect_upright(const cv::Mat& rgb);
+
   std::unique_ptr<Impl> impl_;
 };
 

@@ -29,9 +29,11 @@ struct FaceQuality {
   // (14 landmarks) fitted by scaled orthographic projection: yaw > 0 when the face turns towards the
   // image's right, pitch > 0 when it looks up, 0 for the calibration set's median face (the raw fit
   // reads level faces about 9 degrees down). roll is the eye line's angle: > 0 when it descends towards
-  // the image's right (the head tilted clockwise as seen). When the landmark net fails (faces rotated
-  // past about 60 degrees, jumbled points on a full profile) the fit reads large pitch or yaw, which
-  // flags the face as well.
+  // the image's right (the head tilted clockwise as seen). All three are measured on the face as the
+  // landmark net saw it, stood up by Detection::upright_turns quarter turns (the roll in the photo
+  // itself is roll_deg - 90 x upright_turns). When the landmark net fails (faces rotated past about 60
+  // degrees from the way it saw them, jumbled points on a full profile) the fit reads large pitch or
+  // yaw, which flags the face as well.
   double yaw_deg = 0, pitch_deg = 0, roll_deg = 0;
   // Mean and standard deviation of the luma (BT.601, 0..255) of the face region: the convex hull of
   // the jaw and brow landmarks (0-26), the part inside the image.

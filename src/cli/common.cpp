@@ -12,6 +12,7 @@ PipelineOptions CommonOptions::pipeline() const {
   o.detector.min_score = min_score;
   o.detector.tiny_input_size = tiny_size;
   o.detector.retry_low_light = retry_low_light;
+  o.detector.retry_quarter_turns = retry_quarter_turns;
   if (!(cascade_sure_score >= 0 && cascade_sure_score <= 1))
     throw Error(ErrorCode::invalid_argument, "--cascade-sure-score must be between 0 and 1");
   o.detector.cascade_sure_score = cascade_sure_score;
@@ -41,6 +42,9 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
       ->capture_default_str();
   add_switch(cmd, "retry-low-light", o.retry_low_light,
              "When a dark photo shows no face, detect again on a brightened, denoised copy");
+  add_switch(cmd, "retry-quarter-turns", o.retry_quarter_turns,
+             "When a photo shows no face, detect again on it turned sideways and upside down (photos "
+             "taken sideways without an EXIF orientation)");
   cmd.add_option("--tile-min-side", o.tile_min_side,
                  "Also detect on 2x2 tiles of photos at least this many pixels wide or high (0 = off)")
       ->capture_default_str();

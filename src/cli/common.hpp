@@ -31,6 +31,7 @@ struct CommonOptions {
   std::string precision{to_string(recommended_pipeline().precision)};
   bool flip_average = recommended_pipeline().flip_average;
   bool retry_low_light = recommended_pipeline().detector.retry_low_light;
+  bool retry_quarter_turns = recommended_pipeline().detector.retry_quarter_turns;
   int tile_min_side = 0;
   double border_retry = recommended_pipeline().detector.border_retry_fraction;
   float cascade_sure_score = recommended_pipeline().detector.cascade_sure_score;

@@ -426,6 +426,7 @@ int run_calibrate(const EvalArgs& a) {
         {"min_score", a.common.min_score},
         {"tiny_size", a.common.tiny_size},
         {"retry_low_light", options.detector.retry_low_light},
+        {"retry_quarter_turns", options.detector.retry_quarter_turns},
         {"tile_min_side", options.detector.tile_min_side},
         {"precision", to_string(resolve_precision(options.precision))},
         {"flip_average", options.flip_average},

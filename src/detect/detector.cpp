@@ -63,7 +63,7 @@ std::unique_ptr<FaceDetector> make_detector(std::shared_ptr<const Models> models
   // Plain ssd/tiny stay face-api's own detectors, untouched by the recall extensions.
   const bool extended = options.kind == DetectorKind::cascade || options.retry_low_light ||
                         options.fallback_other || options.tile_min_side != 0 ||
-                        options.border_retry_fraction > 0;
+                        options.border_retry_fraction > 0 || options.retry_quarter_turns;
   if (extended) return std::make_unique<RecallFaceDetector>(std::move(models), options);
   return detector_spec(options.kind).make(std::move(models), options);
 }

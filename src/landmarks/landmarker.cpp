@@ -9,6 +9,7 @@
 #include "facematch/error.hpp"
 #include "facematch/landmarks.hpp"
 #include "image/face_api_resize.hpp"
+#include "image/quarter_turn.hpp"
 #include "models/landmark68_net.hpp"
 #include "models/model_registry.hpp"
 #include "models/net_runners.hpp"
@@ -83,7 +84,9 @@ Landmarks68 LandmarkDetector::detect(const cv::Mat& rgb, const Detection& detect
 
 std::vector<Landmarks68> LandmarkDetector::detect(std::span<const FaceInImage> faces) {
   std::vector<cv::Rect> crops;
+  std::vector<cv::Mat> pixels;  // what the net sees: the crop, turned upright for a sideways face
   crops.reserve(faces.size());
+  pixels.reserve(faces.size());
   for (const auto& f : faces) {
     if (!f.rgb || f.rgb->empty() || f.rgb->type() != CV_8UC3)
       throw Error(ErrorCode::invalid_argument, "landmark detection needs an 8-bit RGB image");
@@ -91,6 +94,7 @@ std::vector<Landmarks68> LandmarkDetector::detect(std::span<const FaceInImage> f
     if (crop.width <= 0 || crop.height <= 0)
       throw Error(ErrorCode::invalid_argument, "the face box lies outside the image");
     crops.push_back(crop);
+    pixels.push_back(turn_clockwise((*f.rgb)(crop), f.detection.upright_turns));
   }
   std::vector<Landmarks68> points;
   points.reserve(faces.size());
@@ -99,13 +103,26 @@ std::vector<Landmarks68> LandmarkDetector::detect(std::span<const FaceInImage> f
     auto& runner = state_->runner(static_cast<int>(count));
     const auto input = runner.input();
     for (std::size_t i = 0; i < count; ++i)
-      face_api_net_input((*faces[first + i].rgb)(crops[first + i]), kSize, /*center=*/true, kNormalization,
+      face_api_net_input(pixels[first + i], kSize, /*center=*/true, kNormalization,
                          input.subspan(i * kInputFloats, kInputFloats));
     runner.run();
     const auto raw = runner.output(0);
-    for (std::size_t i = 0; i < count; ++i)
-      points.push_back(to_image_points(raw.data() + i * models::kLandmarkOutputs, crops[first + i],
-                                       faces[first + i].detection));
+    for (std::size_t i = 0; i < count; ++i) {
+      const float* face_raw = raw.data() + i * models::kLandmarkOutputs;
+      const auto& face = faces[first + i];
+      const cv::Rect& crop = crops[first + i];
+      const int turns = face.detection.upright_turns;
+      if (turns == 0) {
+        points.push_back(to_image_points(face_raw, crop, face.detection));
+        continue;
+      }
+      // Points of the turned crop, then back into the photo.
+      const cv::Mat& turned = pixels[first + i];
+      const cv::Rect turned_crop(0, 0, turned.cols, turned.rows);
+      auto turned_points = to_image_points(face_raw, turned_crop, Detection{cv::Rect2d(turned_crop), 1.f});
+      for (auto& p : turned_points) p = unturn_point(p, turns, crop.size()) + cv::Point2d(crop.tl());
+      points.push_back(turned_points);
+    }
   }
   return points;
 }

@@ -172,11 +172,15 @@ FaceQuality assess_face_quality(const cv::Mat& rgb, const Face& face, const cv::
   if (chip.type() != CV_32FC3 || chip.cols != kChipSize || chip.rows != kChipSize)
     throw Error(ErrorCode::internal, "assess_face_quality needs the 150x150 CV_32FC3 chip");
   const auto& pts = face.landmarks;
+  // Pose is judged as the face stood when found: a sideways photo's face is not a rolled face.
+  Landmarks68 upright = pts;
+  for (int turn = 0; turn < face.detection.upright_turns; ++turn)
+    for (auto& p : upright) p = {-p.y, p.x};  // a clockwise quarter turn, up to a shift
   FaceQuality q;
-  const cv::Point2d left_eye = mean_of(pts, 36, 41), right_eye = mean_of(pts, 42, 47);
+  const cv::Point2d left_eye = mean_of(upright, 36, 41), right_eye = mean_of(upright, 42, 47);
   q.interocular_px = cv::norm(right_eye - left_eye);
   q.roll_deg = std::atan2(right_eye.y - left_eye.y, right_eye.x - left_eye.x) * kDegreesPerRadian;
-  const Pose pose = fit_pose(pts);
+  const Pose pose = fit_pose(upright);
   q.yaw_deg = pose.yaw_deg;
   q.pitch_deg = pose.pitch_deg;
   q.sharpness = chip_sharpness(chip);
