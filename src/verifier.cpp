@@ -27,6 +27,10 @@ class Detectors {
   explicit Detectors(std::shared_ptr<const Models> m) : models_(std::move(m)) {}
 
   FaceDetector& operator()(const DetectorOptions& o) {
+    // Requests to the service may choose detector settings, so the cache is bounded: past this many
+    // configurations it starts again (a detector is cheap to make; its nets are shared through Models).
+    constexpr std::size_t kMaxConfigurations = 8;
+    if (by_options_.size() >= kMaxConfigurations && !by_options_.contains(o)) by_options_.clear();
     auto& slot = by_options_[o];
     if (!slot) slot = make_detector(models_, o);
     return *slot;
@@ -539,6 +543,7 @@ Verification verify_jobs(Verifier::Pool& pool, int threads, ImageJob first, Imag
   v.model = first.result.chosen_embedding().model;
   v.detector = options.detector.kind;
   v.align = options.align;
+  v.pipeline = options;
   v.precision = first.result.precision;
   v.first = std::move(first.result);
   v.second = std::move(second.result);

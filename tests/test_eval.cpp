@@ -13,6 +13,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
+#include "facematch/calibrate.hpp"
+#include "facematch/pipeline.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -173,6 +175,9 @@ TEST_F(CalibrateSharedFaces, VerifyWithTheWrittenPointChangesTheDecision) {
   EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), threshold);
   EXPECT_EQ(j["operating_point"]["name"], "far5e-2");
   EXPECT_EQ(j["operating_point"]["source"], out_->string());
+  // verify --json states the pipeline it ran, as the file records the one it was fitted under.
+  EXPECT_EQ(j["fingerprint"], facematch::testing::read_json(*out_)["fingerprint"]);
+  EXPECT_EQ(j["pipeline"], facematch::testing::read_json(*out_)["pipeline"]);
   // eval and verify run the nets at other batch sizes and thread counts, which on AVX2 changes oneDNN's
   // summation order: 1.2e-5 apart measured there (under 1e-6 on AVX-512).
   EXPECT_NEAR(j["distance"].get<double>(), closest.distance, 1e-4);
@@ -189,6 +194,37 @@ TEST_F(CalibrateSharedFaces, VerifyWithTheWrittenPointChangesTheDecision) {
   const auto unflipped = run("verify --no-flip-average --operating-point " + out_->string() + " " + pair);
   EXPECT_EQ(unflipped.exit_code, 2);
   EXPECT_NE(unflipped.err.find("--flip-average"), std::string::npos) << unflipped.err;
+}
+
+// Fitting lives in the library (calibrate.hpp): run in-process on the same pairs under the CLI's default
+// pipeline, it gives the thresholds the CLI wrote, and the file and the report record that pipeline.
+TEST_F(CalibrateSharedFaces, LibraryCalibrationGivesTheCliThresholds) {
+  const auto j = report();
+  const auto file = facematch::testing::read_json(*out_);
+  auto options = facematch::recommended_pipeline();
+  options.face_policy = facematch::FacePolicy::best_match;  // verify's default, which calibrate shares
+  EXPECT_EQ(file["pipeline"], facematch::to_json(options));
+  EXPECT_EQ(file["fingerprint"], facematch::pipeline_fingerprint(options));
+  EXPECT_EQ(j["pipeline"], file["pipeline"]);
+  EXPECT_EQ(j["fingerprint"], file["fingerprint"]);
+
+  const auto set = facematch::read_pair_set(faces_dir() / "pairs.csv", faces_dir(), std::nullopt);
+  const facematch::Verifier verifier(facematch::testing::shared_models(), 2);
+  const double fars[] = {std::stod(kFar)};
+  const auto measured =
+      facematch::measure_pair_set(verifier, set, options, facematch::kDefaultThreshold, fars, 2);
+  const auto points = facematch::fit_operating_points(set, measured, options, fars);
+  ASSERT_EQ(points.points.size(), file["operating_points"].size());
+  for (std::size_t i = 0; i < points.points.size(); ++i) {
+    const auto& written = file["operating_points"][i];
+    EXPECT_EQ(points.points[i].name, written["name"]);
+    EXPECT_NEAR(points.points[i].threshold, written["threshold"].get<double>(), 1e-6)
+        << points.points[i].name;
+    EXPECT_EQ(points.points[i].false_accepts, written["false_accepts"]);
+    EXPECT_EQ(points.points[i].true_accepts, written["true_accepts"]);
+  }
+  EXPECT_EQ(points.fingerprint, file["fingerprint"]);
+  EXPECT_NO_THROW(points.check_pipeline(options));
 }
 
 TEST_F(CalibrateSharedFaces, PlotIsAValidPng) {

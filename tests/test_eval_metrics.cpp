@@ -11,6 +11,7 @@
 #include "facematch/error.hpp"
 #include "facematch/evaluate.hpp"
 #include "facematch/operating_point.hpp"
+#include "facematch/pipeline.hpp"
 
 namespace fm = facematch;
 
@@ -190,6 +191,63 @@ TEST(OperatingPoints, SaveLoadRoundTripAndLookup) {
   EXPECT_THROW(fm::resolve_operating_point(path.string(), options), fm::Error);
   std::filesystem::remove(path);
   EXPECT_THROW(fm::resolve_operating_point(path.string(), options), fm::Error);
+}
+
+// A file records the whole pipeline and its fingerprint; any descriptor setting that differs is refused
+// by name (the first files' check compared model, detector, align and flip averaging only).
+TEST(OperatingPoints, RefusedUnderAnotherPipelineNamingTheSetting) {
+  const auto fitted = fm::recommended_pipeline();
+  fm::OperatingPoints points;
+  points.model = fm::kEmbeddingModelId;
+  points.detector = "cascade";
+  points.align = "similarity";
+  points.pipeline = fm::to_json(fitted);
+  points.fingerprint = fm::pipeline_fingerprint(fitted);
+  points.points.push_back({"far1e-2", 0.55, 0.01, 0.9, 0.0099, 90, 100, 99, 10000});
+  points.default_point = "far1e-2";
+  const auto path =
+      std::filesystem::temp_directory_path() / ("op_fp_" + std::to_string(::getpid()) + ".json");
+  fm::save_operating_points(points, path);
+  const auto loaded = fm::load_operating_points(path);
+  EXPECT_EQ(loaded.pipeline, points.pipeline);
+  EXPECT_EQ(loaded.fingerprint, points.fingerprint);
+  EXPECT_NO_THROW(loaded.check_pipeline(fitted));
+  // Settings that do not change descriptors do not matter.
+  auto runtime = fitted;
+  runtime.limits.max_pixels = 5'000'000;
+  runtime.face_policy = fm::FacePolicy::error;
+  runtime.require_acceptable_quality = true;
+  EXPECT_NO_THROW(loaded.check_pipeline(runtime));
+  // The detector, alignment and flip averaging are the same: only the fingerprint sees this one.
+  auto other = fitted;
+  other.detector.cascade_sure_score = 0.85f;
+  other.reduced_decode_min_side = 0;
+  try {
+    fm::resolve_operating_point(path.string(), other);
+    FAIL() << "no error";
+  } catch (const fm::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cascade_sure_score 0.7, not 0.85 (use --cascade-sure-score 0.7)"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("reduced_decode_min_side 1024, not 0"), std::string::npos) << message;
+    EXPECT_NE(message.find(points.fingerprint), std::string::npos) << message;
+  }
+  EXPECT_FALSE(loaded.fits(other));
+
+  // A file whose settings were edited after fitting no longer matches its fingerprint: refused on load.
+  auto edited = fm::to_json(points);
+  edited["pipeline"]["cascade_sure_score"] = 0.85;
+  EXPECT_THROW(fm::operating_points_from_json(edited, "edited.json"), fm::Error);
+  edited["pipeline"] = fm::to_json(fitted);
+  edited["pipeline"]["no_such_setting"] = 1;
+  try {
+    fm::operating_points_from_json(edited, "edited.json");
+    FAIL() << "no error";
+  } catch (const fm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'no_such_setting'"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(OperatingPoints, BuiltInPointsLoad) {

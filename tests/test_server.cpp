@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <future>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -166,6 +168,49 @@ TEST(Server, VerifyJsonOptions) {
   EXPECT_EQ(j["match"], "No");
   EXPECT_EQ(j["threshold"], 0.05);
   EXPECT_EQ(j["detector"], "tiny");
+}
+
+// One rule per pipeline setting (pipeline.hpp): a value the CLI refuses, a request refuses too, with the
+// same message, in a JSON body and in a form (cascade_sure_score 0 once passed the CLI and failed in the
+// detector).
+TEST(Server, RefusesInvalidPipelineValuesAsTheCliDoes) {
+  auto c = main_server().client();
+  const auto img = shared_face("obama_1.jpg").string();
+  const std::vector<std::pair<std::string, json>> invalid = {
+      {"cascade_sure_score", 0}, {"cascade_sure_score", 1.5}, {"min_score", 1},   {"tiny_size", 100},
+      {"border_retry", 2},       {"cascade_doubt_score", 1},  {"max_results", 0}, {"detector", "fast"}};
+  for (const auto& [name, value] : invalid) {
+    auto body = verify_body("obama_1.jpg", "obama_2.jpg");
+    body[name] = value;
+    const auto r = post_json(*c, "/verify", body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << name << " " << value;
+    const auto message = json::parse(r->body)["error"]["message"].get<std::string>();
+    EXPECT_NE(message.find(name == "detector" ? "detector 'fast'" : name + " must be "), std::string::npos)
+        << message;
+
+    const auto text = value.is_string() ? value.get<std::string>() : value.dump();
+    const httplib::MultipartFormDataItems items = {
+        {"img1", photo("obama_1.jpg"), "obama_1.jpg", "image/jpeg"},
+        {"img2", photo("obama_2.jpg"), "obama_2.jpg", "image/jpeg"},
+        {name, text, "", ""}};
+    const auto form = c->Post("/verify", items);
+    ASSERT_TRUE(form);
+    EXPECT_EQ(form->status, 400);
+    EXPECT_EQ(json::parse(form->body)["error"]["message"], message);
+
+    std::string flag = "--" + name;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    const std::string command = std::string(FACEMATCH_CLI) + " verify " + flag + " " + text + " " + img +
+                                " " + img + " --models " + facematch::testing::models_dir().string() +
+                                " 2>&1 >/dev/null";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    std::string cli;
+    char buffer[512];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) cli.append(buffer, n);
+    EXPECT_EQ(WEXITSTATUS(::pclose(pipe)), 2) << command;
+    EXPECT_EQ(cli, "facematch: invalid_argument: " + message + "\n") << command;
+  }
 }
 
 // The original cloud function's client: cv2.imread, cv2.resize(224x224), img.tolist() with and

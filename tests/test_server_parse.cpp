@@ -73,8 +73,8 @@ TEST(ServerParse, VerifyJson) {
   EXPECT_EQ(r.img1, (Bytes{'A', 'B', 'C'}));
   EXPECT_EQ(r.img2, (Bytes{'D', 'E', 'F'}));
   EXPECT_EQ(r.options.threshold, 0.5);
-  EXPECT_EQ(r.options.detector, "tiny");
-  EXPECT_FALSE(r.options.align);
+  EXPECT_EQ(r.options.settings["detector"], "tiny");
+  EXPECT_FALSE(r.options.settings.contains("align"));
   EXPECT_EQ(error_of([] { parse_verify_json("[1,2]", 1000); }).code(), "bad_request");
   EXPECT_EQ(error_of([] { parse_verify_json(R"({"img1": "QUJD"})", 1000); }).code(), "bad_request");
   EXPECT_EQ(error_of([] { parse_verify_json(R"({"img1": 5, "img2": "QUJD"})", 1000); }).code(),
@@ -90,7 +90,7 @@ TEST(ServerParse, VerifyJson) {
 
 TEST(ServerParse, OptionsAreValidated) {
   RequestOptions o;
-  o.align = "sideways";
+  o.settings["align"] = "sideways";
   EXPECT_EQ(error_of([&] { o.apply({}); }).code(), "bad_request");
   o = {};
   o.threshold = 0;
@@ -216,12 +216,12 @@ TEST(ServerParse, UnknownFieldsAndDeepfaceNames) {
             std::string::npos);
   auto r = verify(R"("detector_backend": "ssd", "model_name": "Dlib", "distance_metric": "euclidean",
                       "enforce_detection": true, "align": true, "threshold": 0.5)");
-  EXPECT_EQ(r.options.detector, "ssd");
-  EXPECT_FALSE(r.options.align);
+  EXPECT_EQ(r.options.settings["detector"], "ssd");
+  EXPECT_FALSE(r.options.settings.contains("align"));
   EXPECT_EQ(r.options.threshold, 0.5);
-  EXPECT_EQ(
-      verify(R"("model_name": "face-api-1.7.15/face_recognition_model", "align": "faceapi")").options.align,
-      "faceapi");
+  EXPECT_EQ(verify(R"("model_name": "face-api-1.7.15/face_recognition_model", "align": "faceapi")")
+                .options.settings["align"],
+            "faceapi");
   for (const char* refused :
        {R"("model_name": "VGG-Face")", R"("distance_metric": "cosine")",
         R"("distance_metric": "euclidean_l2")", R"("enforce_detection": false)", R"("align": false)",
@@ -239,8 +239,9 @@ TEST(ServerParse, UnknownFieldsAndDeepfaceNames) {
   fine.threshold = 1.5;
   EXPECT_EQ(fine.threshold_or(0.6), 1.5);
   // The same names and checks for form fields.
-  EXPECT_EQ(parse_form_options({{"detector_backend", "tiny"}, {"align", "true"}}).detector, "tiny");
-  EXPECT_EQ(parse_form_options({{"min_quality", "true"}}).min_quality, true);
+  EXPECT_EQ(parse_form_options({{"detector_backend", "tiny"}, {"align", "true"}}).settings["detector"],
+            "tiny");
+  EXPECT_EQ(parse_form_options({{"min_quality", "true"}}).settings["min_quality"], true);
   e = error_of([] { parse_form_options({{"treshold", "0.3"}}); });
   EXPECT_NE(std::string(e.what()).find("'treshold'"), std::string::npos) << e.what();
   EXPECT_EQ(error_of([] { parse_form_options({{"enforce_detection", "false"}}); }).code(), "bad_request");

@@ -27,16 +27,25 @@ struct OperatingPoints {
   std::vector<OperatingPoint> points;
   std::string default_point;  // name of the point used when a file is given without a name
   // The distances the thresholds hold for: descriptors of this model, faces of this detector, chips of
-  // this alignment. Other settings are recorded in `provenance` only.
+  // this alignment (kept for readers of the first files, which recorded nothing else).
   std::string model, detector, align;
-  nlohmann::json provenance;  // data (csv, sha256, pair counts), pipeline settings, tool, date
+  // The whole pipeline the points were fitted under (to_json(PipelineOptions), pipeline.hpp) and its
+  // pipeline_fingerprint; both empty in files written before they were recorded.
+  nlohmann::json pipeline;
+  std::string fingerprint;
+  nlohmann::json provenance;  // data (csv, sha256, pair counts), figures, tool, date
   std::string origin;         // the file it was read from, or "built-in"
 
   // Error{invalid_argument} naming the available points when `name` is unknown.
   const OperatingPoint& get(std::string_view name) const;
   double threshold_for(std::string_view name) const { return get(name).threshold; }
-  // Error{invalid_argument} when `options` give distances these thresholds were not fitted on.
+  // Error{invalid_argument} when `options` give distances these thresholds were not fitted on: another
+  // fingerprint, naming every descriptor setting that differs and the flag that restores it. Files
+  // without a recorded pipeline are checked on what they recorded: model, detector, align and
+  // flip averaging.
   void check_pipeline(const PipelineOptions& options) const;
+  // True when check_pipeline would pass.
+  bool fits(const PipelineOptions& options) const;
 };
 
 // "far1e-3" for 0.001, "far2.5e-4" for 0.00025.

@@ -126,6 +126,7 @@ struct Verification {
   Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
   ImageAnalysis first, second;
   FacePolicy face_policy = FacePolicy::largest;
+  PipelineOptions pipeline;  // every setting the verification ran under (detector, align ... above)
   // Under FacePolicy::best_match: the distance of the first image's face to each face of the second,
   // NaN for a face that cannot be compared; empty under the other policies.
   std::vector<double> second_face_distances;

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -19,36 +20,32 @@ inline constexpr int kExitSame = 0, kExitDifferent = 1, kExitError = 2;
 
 struct CommonOptions {
   std::optional<std::string> models_dir;
-  // Defaults: recommended_pipeline() (include/facematch/verifier.hpp).
-  std::string detector{to_string(recommended_pipeline().detector.kind)};
-  std::string align{to_string(kDefaultAlignMode)};
-  // verify compares the first photo's face with every face of the second (AWS CompareFaces, CompreFace,
-  // deepface do the same); commands that analyse one photo at a time read it as largest.
-  std::string face_policy{to_string(FacePolicy::best_match)};
-  float min_score = 0.5f;
-  int tiny_size = 416;
-  double max_megapixels = 40;
-  std::string precision{to_string(recommended_pipeline().precision)};
-  bool flip_average = recommended_pipeline().flip_average;
-  bool retry_low_light = recommended_pipeline().detector.retry_low_light;
-  bool retry_quarter_turns = recommended_pipeline().detector.retry_quarter_turns;
-  int tile_min_side = 0;
-  double border_retry = recommended_pipeline().detector.border_retry_fraction;
-  float cascade_sure_score = recommended_pipeline().detector.cascade_sure_score;
-  float cascade_doubt_score = recommended_pipeline().detector.cascade_doubt_score;
-  int reduced_decode_min_side = recommended_pipeline().reduced_decode_min_side;
-  bool min_quality = false;
+  // This command's pipeline unless flags say otherwise: recommended_pipeline() (verifier.hpp), with
+  // verify's face policy: the first photo's face against every face of the second (AWS CompareFaces,
+  // CompreFace, deepface do the same); commands that analyse one photo at a time read it as largest.
+  // A command changes it before add_common, which shows it as the flags' defaults.
+  PipelineOptions defaults = [] {
+    auto o = recommended_pipeline();
+    o.face_policy = FacePolicy::best_match;
+    return o;
+  }();
+  // The text of every pipeline flag given (or its environment twin), by setting name (pipeline.hpp).
+  std::map<std::string, std::string, std::less<>> given;
   bool json = false;
 
+  // `defaults` with the given flags applied, each checked by its setting's rule.
   PipelineOptions pipeline() const;
 };
 
-// Adds the options above to `cmd`; `with_align` adds --align and --face-policy.
-void add_common(CLI::App& cmd, CommonOptions& options, bool with_align);
+// Adds a flag for every pipeline setting (pipeline_settings()) and --models, --json to `cmd`;
+// `with_align` adds the compare-only ones (--align, --face-policy); `with_env` gives the settings their
+// FACEMATCH_* environment twins (serve).
+void add_common(CLI::App& cmd, CommonOptions& options, bool with_align, bool with_env = false);
 std::shared_ptr<const Models> load_models(const CommonOptions& options);
 
-// `--NAME` and `--no-NAME` for a boolean that defaults to `value`'s current value.
-void add_switch(CLI::App& cmd, const std::string& name, bool& value, const std::string& what);
+// `--NAME` and `--no-NAME` for a boolean, calling `set` with the value chosen.
+void add_switch(CLI::App& cmd, const std::string& name, const std::string& what, bool default_on,
+                const std::function<void(bool)>& set);
 
 // Runs a command; with `json`, an Error is also printed on stdout as {"error": {"code", "message"}}
 // (JSON consumers read stdout only) before it reaches main's stderr line and exit code 2.

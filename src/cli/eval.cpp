@@ -15,17 +15,16 @@
 #include <thread>
 
 #include "cli/common.hpp"
+#include "facematch/calibrate.hpp"
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "facematch/evaluate.hpp"
 #include "facematch/operating_point.hpp"
+#include "facematch/pipeline.hpp"
 #include "report/plot.hpp"
 
 namespace facematch::cli {
 namespace {
-
-// FARs every report states; calibrate adds its own.
-constexpr double kReportedFars[] = {1e-2, 1e-3, 1e-4};
 
 struct EvalArgs {
   CommonOptions common;
@@ -76,100 +75,21 @@ class Progress {
   std::mutex mutex_;
 };
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
-// What one run measured, computed once and printed as text or JSON.
+// The pairs, read and checked before the models load so that a bad file fails fast, then measured.
 struct Measured {
-  std::vector<LabelledPair> pairs;
-  EvaluationRun run;
-  std::vector<ScoredPair> scored;  // the CSV's pairs that were scored
-  std::vector<ScoredPair> roc;     // what ROC, AUC, EER and TAR at FAR are measured on (see --identities)
-  std::string roc_impostors;       // where roc's impostor pairs come from
-  std::size_t genuine = 0, impostors = 0, failed_genuine = 0, failed_impostors = 0;
-  Accuracy at, at_best;
-  double best = 0;
-  std::optional<double> auc;  // empty without genuine or without impostor pairs
-  EqualErrorRate eer;
-  std::vector<TarAtFar> tar;
-  std::vector<std::string> groups;
+  PairSet set;
+  PairSetMeasurement m;
 };
 
-std::filesystem::path root_of(const EvalArgs& a) {
-  return a.root ? std::filesystem::path(*a.root) : std::filesystem::path(a.csv).parent_path();
-}
-
-// A wrong root made every image an io_error and the report a row of zeros: missing images stop the run
-// before any work, naming how many and the first few.
-void check_images_exist(const EvalArgs& a, const std::vector<LabelledPair>& pairs) {
-  const auto root = root_of(a);
-  std::set<std::string> missing;
-  for (const auto& p : pairs)
-    for (const auto* img : {&p.first, &p.second})
-      if (!std::filesystem::exists(root / *img)) missing.insert(*img);
-  if (missing.empty()) return;
-  std::string list;
-  int shown = 0;
-  for (const auto& img : missing) {
-    if (shown++ == 3) break;
-    if (!list.empty()) list += ", ";
-    list += (root / img).string();
-  }
-  std::string message = std::to_string(missing.size()) + " image(s) of " + a.csv + " are missing: " + list;
-  if (missing.size() > 3) message += ", ...";
-  message += a.root ? " (paths are relative to --root)"
-                    : " (paths are relative to the CSV's folder; --root sets another)";
-  throw Error(ErrorCode::io_error, message);
-}
-
-Measured measure(const EvalArgs& a, const PipelineOptions& options, std::vector<double> fars) {
-  for (const double far : fars)
-    if (!(far > 0 && far < 1)) throw Error(ErrorCode::invalid_argument, "--far must be between 0 and 1");
-  Measured m;
-  m.pairs = read_pairs_csv(a.csv);
-  if (m.pairs.empty()) throw Error(ErrorCode::invalid_argument, a.csv + " has no pairs");
-  check_images_exist(a, m.pairs);
+Measured measure(const EvalArgs& a, const PipelineOptions& options) {
+  Measured out;
+  out.set = read_pair_set(a.csv, a.root ? std::optional<std::filesystem::path>(*a.root) : std::nullopt,
+                          a.identities ? std::optional<std::filesystem::path>(*a.identities) : std::nullopt);
   const std::size_t threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
-  // Read before the long embedding run so that a bad file fails fast.
-  const auto identities =
-      a.identities ? read_identities_csv(*a.identities) : std::map<std::string, std::string>();
   Verifier verifier(load_models(a.common), threads);
   Progress progress;
-  m.run = evaluate_pairs(verifier, m.pairs, root_of(a), options, threads, std::ref(progress));
-
-  for (std::size_t i = 0; i < m.pairs.size(); ++i) {
-    ++(m.pairs[i].same ? m.genuine : m.impostors);
-    if (!m.run.outcomes[i].distance) ++(m.pairs[i].same ? m.failed_genuine : m.failed_impostors);
-  }
-  m.scored = scored_pairs(m.pairs, m.run);
-  const std::size_t failed = m.failed_genuine + m.failed_impostors;
-  m.at = accuracy_at(m.scored, a.threshold);
-  m.at.failed = failed;
-  m.best = best_accuracy_threshold(m.scored);
-  m.at_best = accuracy_at(m.scored, m.best);
-  m.at_best.failed = failed;
-  m.roc = m.scored;
-  m.roc_impostors = "the pairs file";
-  if (a.identities) {
-    std::erase_if(m.roc, [](const ScoredPair& p) { return !p.same; });
-    const auto impostors = cross_identity_impostors(m.run, identities);
-    m.roc.insert(m.roc.end(), impostors.begin(), impostors.end());
-    m.roc_impostors = "every cross-identity pair of " + *a.identities;
-  }
-  m.auc = roc_auc(m.roc);
-  m.eer = equal_error_rate(m.roc);
-  fars.insert(fars.end(), std::begin(kReportedFars), std::end(kReportedFars));
-  std::sort(fars.begin(), fars.end(), std::greater<>());
-  fars.erase(std::unique(fars.begin(), fars.end()), fars.end());
-  for (const double far : fars) m.tar.push_back(tar_at_far(m.roc, far));
-  m.groups = pair_groups(m.pairs);
-  return m;
+  out.m = measure_pair_set(verifier, out.set, options, a.threshold, a.fars, threads, std::ref(progress));
+  return out;
 }
 
 nlohmann::json accuracy_json(const Accuracy& acc, double threshold) {
@@ -219,17 +139,17 @@ std::string auc_text(const std::optional<double>& auc) {
   return buffer;
 }
 
-std::vector<GroupFigures> group_figures(const Measured& m, double threshold) {
+std::vector<GroupFigures> group_figures(const PairSet& set, const PairSetMeasurement& m, double threshold) {
   std::vector<GroupFigures> out;
   for (const auto& g : std::set<std::string>(m.groups.begin(), m.groups.end())) {
     GroupFigures f;
     f.name = g;
-    for (std::size_t i = 0; i < m.pairs.size(); ++i)
+    for (std::size_t i = 0; i < set.pairs.size(); ++i)
       if (m.groups[i] == g) {
         ++f.pairs;
         f.failed += !m.run.outcomes[i].distance;
       }
-    const auto scored = scored_pairs(m.pairs, m.run, m.groups, g);
+    const auto scored = scored_pairs(set.pairs, m.run, m.groups, g);
     f.at = accuracy_at(scored, threshold);
     f.at.failed = f.failed;
     f.auc = roc_auc(scored);
@@ -238,13 +158,14 @@ std::vector<GroupFigures> group_figures(const Measured& m, double threshold) {
   return out;
 }
 
-nlohmann::json report_json(const EvalArgs& a, const PipelineOptions& options, const Measured& m) {
+nlohmann::json report_json(const EvalArgs& a, const PipelineOptions& options, const PairSet& set,
+                           const PairSetMeasurement& m) {
   nlohmann::json failed = nlohmann::json::array();
   for (const auto& [img, why] : m.run.failed_images) failed.push_back({{"image", img}, {"error", why}});
   nlohmann::json tar = nlohmann::json::array();
   for (const auto& t : m.tar) tar.push_back(tar_json(t));
   nlohmann::json groups = nlohmann::json::array();
-  for (const auto& g : group_figures(m, a.threshold)) {
+  for (const auto& g : group_figures(set, m, a.threshold)) {
     auto j = accuracy_json(g.at, a.threshold);
     j["group"] = g.name;
     j["pairs"] = g.pairs;
@@ -252,13 +173,15 @@ nlohmann::json report_json(const EvalArgs& a, const PipelineOptions& options, co
     groups.push_back(std::move(j));
   }
   return {{"csv", a.csv},
-          {"pairs", m.pairs.size()},
+          {"pairs", set.pairs.size()},
           {"genuine", m.genuine},
           {"impostors", m.impostors},
           {"images", m.run.images},
           {"model", kEmbeddingModelId},
           {"detector", to_string(options.detector.kind)},
           {"align", to_string(options.align)},
+          {"pipeline", to_json(options)},
+          {"fingerprint", pipeline_fingerprint(options)},
           {"failed_images", failed},
           {"failed_pairs", {{"genuine", m.failed_genuine}, {"impostor", m.failed_impostors}}},
           {"at_threshold", accuracy_json(m.at, a.threshold)},
@@ -271,10 +194,11 @@ nlohmann::json report_json(const EvalArgs& a, const PipelineOptions& options, co
           {"groups", groups}};
 }
 
-void print_report(const EvalArgs& a, const PipelineOptions& options, const Measured& m) {
+void print_report(const EvalArgs& a, const PipelineOptions& options, const PairSet& set,
+                  const PairSetMeasurement& m) {
   const std::size_t failed = m.failed_genuine + m.failed_impostors;
   std::printf("%zu pairs (%zu genuine, %zu impostor), %zu images; %s detector, %s alignment\n",
-              m.pairs.size(), m.genuine, m.impostors, m.run.images,
+              set.pairs.size(), m.genuine, m.impostors, m.run.images,
               std::string(to_string(options.detector.kind)).c_str(),
               std::string(to_string(options.align)).c_str());
   std::printf(
@@ -320,7 +244,7 @@ void print_report(const EvalArgs& a, const PipelineOptions& options, const Measu
                   std::ceil(1 / t.target_far - 1e-9));
     }
   }
-  const auto groups = group_figures(m, a.threshold);
+  const auto groups = group_figures(set, m, a.threshold);
   if (!groups.empty()) std::printf("per group at threshold %.4f:\n", a.threshold);
   for (const auto& g : groups)
     std::printf("  %-20s %6zu pairs  accuracy %6.2f%%  (%zu FA, %zu FR, %zu failed)  AUC %s\n",
@@ -330,24 +254,24 @@ void print_report(const EvalArgs& a, const PipelineOptions& options, const Measu
     std::printf("  failed: %s: %s\n", img.c_str(), why.c_str());
 }
 
-void write_distances(const std::string& path, const Measured& m) {
+void write_distances(const std::string& path, const PairSet& set, const PairSetMeasurement& m) {
   std::ofstream out(path);
   out << "img1,img2,same,distance,error\n";
   char buffer[32];
-  for (std::size_t i = 0; i < m.pairs.size(); ++i) {
+  for (std::size_t i = 0; i < set.pairs.size(); ++i) {
     const auto& o = m.run.outcomes[i];
     if (o.distance) std::snprintf(buffer, sizeof buffer, "%.7f", *o.distance);
     std::string error = o.failure;
     std::replace(error.begin(), error.end(), ',', ';');
-    out << m.pairs[i].first << ',' << m.pairs[i].second << ',' << (m.pairs[i].same ? 1 : 0) << ','
+    out << set.pairs[i].first << ',' << set.pairs[i].second << ',' << (set.pairs[i].same ? 1 : 0) << ','
         << (o.distance ? buffer : "") << ',' << error << '\n';
   }
   if (!out) throw Error(ErrorCode::io_error, "cannot write " + path);
 }
 
-void write_outputs(const EvalArgs& a, const PipelineOptions& options, const Measured& m,
-                   std::vector<report::PlotMark> marks) {
-  if (a.distances) write_distances(*a.distances, m);
+void write_outputs(const EvalArgs& a, const PipelineOptions& options, const PairSet& set,
+                   const PairSetMeasurement& m, std::vector<report::PlotMark> marks) {
+  if (a.distances) write_distances(*a.distances, set, m);
   if (!a.plot) return;
   char label[64];
   std::snprintf(label, sizeof label, "threshold %.3f", a.threshold);
@@ -362,95 +286,39 @@ void write_outputs(const EvalArgs& a, const PipelineOptions& options, const Meas
 int run_eval(const EvalArgs& a) {
   const auto options = a.common.pipeline();
   check_threshold(a.threshold, "--threshold");
-  const auto m = measure(a, options, {});
+  const auto x = measure(a, options);
   if (a.common.json) {
-    std::cout << report_json(a, options, m).dump(2) << '\n';
+    std::cout << report_json(a, options, x.set, x.m).dump(2) << '\n';
   } else {
-    print_report(a, options, m);
+    print_report(a, options, x.set, x.m);
   }
-  write_outputs(a, options, m, {});
+  write_outputs(a, options, x.set, x.m, {});
   return 0;
 }
 
 int run_calibrate(const EvalArgs& a) {
   const auto options = a.common.pipeline();
   if (a.fars.empty()) throw Error(ErrorCode::invalid_argument, "calibrate needs at least one --far");
-  const auto m = measure(a, options, a.fars);
-
-  OperatingPoints points;
-  points.model = kEmbeddingModelId;
-  points.detector = to_string(options.detector.kind);
-  points.align = to_string(options.align);
-  std::vector<report::PlotMark> marks;
-  for (const double far : a.fars) {
-    const auto t =
-        *std::find_if(m.tar.begin(), m.tar.end(), [&](const auto& x) { return x.target_far == far; });
-    const auto name = operating_point_name(far);
-    if (!t.supported)
-      throw Error(ErrorCode::invalid_argument,
-                  "--far " + name.substr(3) + " needs at least " +
-                      std::to_string(static_cast<long>(std::ceil(1 / far - 1e-9))) +
-                      " scored impostor pairs; there are " + std::to_string(t.impostors) +
-                      (a.identities ? "" : " (--identities scores every cross-identity pair)"));
-    points.points.push_back(
-        {name, t.threshold, far, t.tar, t.far, t.true_accepts, t.genuine, t.false_accepts, t.impostors});
-    marks.push_back({name + " " + std::to_string(t.threshold).substr(0, 5), t.threshold});
-  }
-  const auto best = accuracy_at(m.scored, m.best);
-  std::size_t genuine = 0;
-  for (const auto& p : m.scored) genuine += p.same;
-  const std::size_t impostors = m.scored.size() - genuine;
-  points.points.push_back(
-      {"best-accuracy", m.best, std::nullopt,
-       genuine ? static_cast<double>(genuine - best.false_rejects) / static_cast<double>(genuine) : 0,
-       impostors ? static_cast<double>(best.false_accepts) / static_cast<double>(impostors) : 0,
-       genuine - best.false_rejects, genuine, best.false_accepts, impostors});
-  points.default_point = points.points.front().name;
-  points.provenance = {
-      {"csv", a.csv},
-      {"csv_sha256", file_sha256_hex(a.csv)},
-      {"root", root_of(a).string()},
-      {"pairs", m.pairs.size()},
-      {"genuine", m.genuine},
-      {"impostors", m.impostors},
-      {"images", m.run.images},
-      {"failed_images", m.run.failed_images.size()},
-      {"failed_pairs", {{"genuine", m.failed_genuine}, {"impostor", m.failed_impostors}}},
-      {"identities", a.identities ? nlohmann::json(*a.identities) : nlohmann::json()},
-      {"identities_sha256", a.identities ? nlohmann::json(file_sha256_hex(*a.identities)) : nlohmann::json()},
-      {"roc_impostors", m.roc_impostors},
-      {"auc", optional_json(m.auc)},
-      {"eer", m.auc ? nlohmann::json(m.eer.rate) : nlohmann::json()},
-      {"pipeline",
-       {{"detector", to_string(options.detector.kind)},
-        {"min_score", a.common.min_score},
-        {"tiny_size", a.common.tiny_size},
-        {"retry_low_light", options.detector.retry_low_light},
-        {"retry_quarter_turns", options.detector.retry_quarter_turns},
-        {"tile_min_side", options.detector.tile_min_side},
-        {"precision", to_string(resolve_precision(options.precision))},
-        {"flip_average", options.flip_average},
-        {"reduced_decode_min_side", options.reduced_decode_min_side},
-        {"align", to_string(options.align)},
-        {"face_policy", to_string(options.face_policy)},
-        {"max_megapixels", a.common.max_megapixels}}},
-      {"tool", "facematch calibrate"},
-      {"created", utc_now()}};
+  const auto x = measure(a, options);
+  const auto points = fit_operating_points(x.set, x.m, options, a.fars);
   const std::string out = a.out.value_or("operating-points.json");
   save_operating_points(points, out);
 
   if (a.common.json) {
-    auto j = report_json(a, options, m);
+    auto j = report_json(a, options, x.set, x.m);
     j["operating_points"] = to_json(points);
     j["written"] = out;
     std::cout << j.dump(2) << '\n';
   } else {
-    print_report(a, options, m);
+    print_report(a, options, x.set, x.m);
     std::printf("wrote %s:", out.c_str());
     for (const auto& p : points.points) std::printf(" %s=%.4f", p.name.c_str(), p.threshold);
     std::printf(" (default %s)\n", points.default_point.c_str());
   }
-  write_outputs(a, options, m, marks);
+  std::vector<report::PlotMark> marks;
+  for (const auto& p : points.points)
+    if (p.target_far) marks.push_back({p.name + " " + std::to_string(p.threshold).substr(0, 5), p.threshold});
+  write_outputs(a, options, x.set, x.m, marks);
   return 0;
 }
 

@@ -203,8 +203,8 @@ void add_gallery_commands(CLI::App& app, CommandTable& commands) {
   add->add_option("images", add_args->images, "Photos")->required();
   add->add_option("--label", add_args->label, "A note stored with each face (e.g. where the photo is from)");
   add_gallery_option(*add, add_args->g.gallery);
+  add_args->g.common.defaults.face_policy = FacePolicy::largest;
   add_common(*add, add_args->g.common, true);
-  add_args->g.common.face_policy = std::string(to_string(FacePolicy::largest));
   commands.push_back({add, [add_args] {
                         return run_add(add_args->g, add_args->subject, add_args->images, add_args->label);
                       }});
@@ -261,8 +261,8 @@ void add_gallery_commands(CLI::App& app, CommandTable& commands) {
                        kDefaultIdentifyOperatingPoint + ")")
       ->excludes(threshold);
   add_gallery_option(*identify, identify_args->g.gallery);
+  identify_args->g.common.defaults.face_policy = FacePolicy::largest;
   add_common(*identify, identify_args->g.common, true);
-  identify_args->g.common.face_policy = std::string(to_string(FacePolicy::largest));
   commands.push_back({identify, [identify_args] {
                         auto& a = *identify_args;
                         a.options.threshold = a.threshold;

@@ -200,8 +200,8 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands) {
   // A command that lists faces should find them all: the cascade (verify's default, shared with the
   // service) stops at the faces tiny is sure of, which is right when one face is compared and listed 2 of
   // a crowd's faces; SSD with 2x2 tiles on large photos finds the small ones (docs/interfaces.md).
-  detect_args->common.detector = to_string(DetectorKind::ssd);
-  detect_args->common.tile_min_side = kDetectTileMinSide;
+  detect_args->common.defaults.detector.kind = DetectorKind::ssd;
+  detect_args->common.defaults.detector.tile_min_side = kDetectTileMinSide;
   auto* detect = app.add_subcommand(
       "detect",
       "List every face in a photo (SSD, with tiles on photos of 1024 pixels and more; --detector cascade "

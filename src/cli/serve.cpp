@@ -168,15 +168,8 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
       ->envname("FACEMATCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  add_common(*cmd, args->common, true);
+  add_common(*cmd, args->common, true, /*with_env=*/true);
   cmd->remove_option(cmd->get_option("--json"));
-  for (const auto& [flag, env] : {std::pair{"--detector", "FACEMATCH_DETECTOR"},
-                                  {"--align", "FACEMATCH_ALIGN"},
-                                  {"--face-policy", "FACEMATCH_FACE_POLICY"},
-                                  {"--min-score", "FACEMATCH_MIN_SCORE"},
-                                  {"--max-megapixels", "FACEMATCH_MAX_MEGAPIXELS"},
-                                  {"--precision", "FACEMATCH_PRECISION"}})
-    cmd->get_option(flag)->envname(env);
   commands.push_back({cmd, [args] { return run_serve(*args); }});
 }
 

@@ -10,6 +10,7 @@
 
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
+#include "facematch/pipeline.hpp"
 
 namespace facematch {
 
@@ -55,27 +56,45 @@ const OperatingPoint& OperatingPoints::get(std::string_view name) const {
 }
 
 void OperatingPoints::check_pipeline(const PipelineOptions& options) const {
+  if (model != kEmbeddingModelId)
+    throw Error(ErrorCode::invalid_argument,
+                describe(*this) + " are for descriptors of " + model + ", not " + kEmbeddingModelId);
+  if (!fingerprint.empty()) {
+    const auto here = pipeline_fingerprint(options);
+    if (here == fingerprint) return;
+    std::string differences;
+    for (const auto& d : descriptor_differences(pipeline, to_json(options)))
+      differences += (differences.empty() ? "" : "; ") + d;
+    throw Error(ErrorCode::invalid_argument, describe(*this) + " were fitted under pipeline " + fingerprint +
+                                                 ", not " + here + ": " + differences +
+                                                 " (or calibrate again)");
+  }
+  // The first files recorded the detector and alignment, and flip averaging in their provenance (files
+  // older still were fitted without it).
   const auto mismatch = [&](const char* what, const std::string& fitted, std::string_view used) {
     if (fitted != used)
       throw Error(ErrorCode::invalid_argument, describe(*this) + " were fitted with " + what + " " + fitted +
                                                    ", not " + std::string(used) + " (use --" + what + " " +
                                                    fitted + " or calibrate again)");
   };
-  if (model != kEmbeddingModelId)
-    throw Error(ErrorCode::invalid_argument,
-                describe(*this) + " are for descriptors of " + model + ", not " + kEmbeddingModelId);
   mismatch("detector", detector, to_string(options.detector.kind));
   mismatch("align", align, to_string(options.align));
-  // Averaging with the mirrored chip shortens distances (FAR at 0.6 goes from 0.28% to 0.45% on the
-  // calibration set), so a point holds only with the setting it was fitted with. Files written before
-  // the setting was recorded were fitted without it.
-  const auto& pipeline = provenance.contains("pipeline") ? provenance["pipeline"] : nlohmann::json::object();
-  const bool fitted_flip = pipeline.value("flip_average", false);
+  const auto& recorded = provenance.contains("pipeline") ? provenance["pipeline"] : nlohmann::json::object();
+  const bool fitted_flip = recorded.value("flip_average", false);
   if (fitted_flip != options.flip_average)
     throw Error(ErrorCode::invalid_argument,
                 describe(*this) + " were fitted " + (fitted_flip ? "with" : "without") +
                     " flip averaging (use " + (fitted_flip ? "--flip-average" : "--no-flip-average") +
                     " or calibrate again)");
+}
+
+bool OperatingPoints::fits(const PipelineOptions& options) const {
+  try {
+    check_pipeline(options);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 std::string operating_point_name(double target_far) {
@@ -95,14 +114,19 @@ std::string operating_point_name(double target_far) {
 nlohmann::json to_json(const OperatingPoints& points) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& p : points.points) list.push_back(point_json(p));
-  return {{"format", kFormat},
-          {"version", kVersion},
-          {"model", points.model},
-          {"detector", points.detector},
-          {"align", points.align},
-          {"default", points.default_point},
-          {"operating_points", std::move(list)},
-          {"provenance", points.provenance}};
+  nlohmann::json j = {{"format", kFormat},
+                      {"version", kVersion},
+                      {"model", points.model},
+                      {"detector", points.detector},
+                      {"align", points.align},
+                      {"default", points.default_point},
+                      {"operating_points", std::move(list)},
+                      {"provenance", points.provenance}};
+  if (!points.fingerprint.empty()) {
+    j["pipeline"] = points.pipeline;
+    j["fingerprint"] = points.fingerprint;
+  }
+  return j;
 }
 
 OperatingPoints operating_points_from_json(const nlohmann::json& j, const std::string& origin) {
@@ -121,6 +145,24 @@ OperatingPoints operating_points_from_json(const nlohmann::json& j, const std::s
     points.align = j.at("align").get<std::string>();
     points.default_point = j.at("default").get<std::string>();
     points.provenance = j.value("provenance", nlohmann::json::object());
+    if (j.contains("pipeline") != j.contains("fingerprint"))
+      throw bad("\"pipeline\" and \"fingerprint\" come together");
+    if (j.contains("pipeline")) {
+      points.pipeline = j.at("pipeline");
+      points.fingerprint = j.at("fingerprint").get<std::string>();
+      // Recomputed from the recorded settings: an edited file, or one fitted for another model, would
+      // otherwise pass the check with thresholds that do not hold.
+      const auto recomputed = [&] {
+        try {
+          return pipeline_fingerprint(pipeline_from_json(points.pipeline));
+        } catch (const Error& e) {
+          throw bad(std::string("its pipeline: ") + e.what());
+        }
+      }();
+      if (recomputed != points.fingerprint)
+        throw bad("its fingerprint " + points.fingerprint + " is not that of its pipeline and model (" +
+                  recomputed + ")");
+    }
     for (const auto& p : j.at("operating_points")) {
       OperatingPoint point;
       point.name = p.at("name").get<std::string>();

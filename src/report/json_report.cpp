@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "facematch/pipeline.hpp"
+
 namespace facematch::report {
 
 nlohmann::json face_json(const Face& face) {
@@ -81,6 +83,8 @@ nlohmann::json verification_fields(const Verification& v) {
       {"align", to_string(v.align)},
       {"face_policy", to_string(v.face_policy)},
       {"precision", to_string(v.precision)},
+      {"pipeline", to_json(v.pipeline)},
+      {"fingerprint", pipeline_fingerprint(v.pipeline)},
       {"img1", analysis_json(v.first)},
       {"img2", analysis_json(v.second)},
       {"time_ms",

@@ -9,6 +9,7 @@
 
 #include "facematch/compare.hpp"
 #include "facematch/embed.hpp"
+#include "facematch/pipeline.hpp"
 #include "server/http_error.hpp"
 
 namespace facematch::server {
@@ -71,6 +72,16 @@ struct FieldValue {
     return form ? *form == "true" : value;
   }
   bool is_boolean() const { return form ? (*form == "true" || *form == "false") : json->is_bool(); }
+  // A JSON value as nlohmann's (numbers as doubles), for the pipeline settings' checks.
+  nlohmann::json as_json() const {
+    double number = 0;
+    bool flag = false;
+    std::string_view text;
+    if (json->get_bool().get(flag) == simdjson::SUCCESS) return flag;
+    if (json->get_double().get(number) == simdjson::SUCCESS) return number;
+    if (json->get_string().get(text) == simdjson::SUCCESS) return std::string(text);
+    return nlohmann::json::parse(simdjson::minify(*json));
+  }
   double number() const {
     double value = 0;
     if (json) {
@@ -89,15 +100,42 @@ struct FieldValue {
   }
 };
 
-constexpr const char* kOptionNames =
-    "threshold, detector, align, face_policy, min_quality; deepface's detector_backend, model_name, "
-    "distance_metric, enforce_detection and align (true)";
+// The request fields: threshold, the per-request pipeline settings, and deepface's names.
+std::string option_names() {
+  std::string names = "threshold";
+  for (const auto& setting : pipeline_settings())
+    if (setting.per_request) names += ", " + std::string(setting.name);
+  return names +
+         "; deepface's detector_backend, model_name, distance_metric, enforce_detection and align (true)";
+}
+
+// Checked now, by the rule the CLI's flag follows, so that a bad value is a 400 before any work.
+void set_setting(RequestOptions& o, const PipelineSetting& setting, const FieldValue& field) {
+  PipelineOptions scratch;
+  try {
+    if (field.form) {
+      set_pipeline_setting_text(scratch, setting, *field.form);
+    } else {
+      set_pipeline_setting(scratch, setting, field.as_json());
+    }
+  } catch (const Error& e) {
+    throw bad_request(e.what());
+  }
+  o.settings[std::string(setting.name)] = setting.get(scratch);
+}
+
+const PipelineSetting* request_setting(std::string_view name) {
+  for (const auto& setting : pipeline_settings())
+    if (setting.per_request && setting.name == name) return &setting;
+  return nullptr;
+}
 
 void set_detector(RequestOptions& o, const FieldValue& field) {
-  auto name = field.text();
-  if (o.detector && *o.detector != name)
+  const auto before = o.settings.find("detector");
+  const auto previous = before != o.settings.end() ? std::optional(before->get<std::string>()) : std::nullopt;
+  set_setting(o, pipeline_setting("detector"), field);
+  if (previous && *previous != o.settings["detector"].get<std::string>())
     throw bad_request("'detector' and 'detector_backend' name different detectors");
-  o.detector = std::move(name);
 }
 
 // deepface's fields are taken where they mean what ours do, and refused with the reason where they do not
@@ -108,16 +146,11 @@ void set_option(RequestOptions& o, const FieldValue& field) {
     o.threshold = field.number();
   } else if (name == "detector" || name == "detector_backend") {
     set_detector(o, field);
-  } else if (name == "align") {
-    if (!field.is_boolean()) {
-      o.align = field.text();
-    } else if (!field.boolean()) {
+  } else if (name == "align" && field.is_boolean()) {
+    if (!field.boolean())
       throw bad_request("'align': false is not supported: faces are always aligned (similarity or faceapi)");
-    }
-  } else if (name == "face_policy") {
-    o.face_policy = field.text();
-  } else if (name == "min_quality") {
-    o.min_quality = field.boolean();
+  } else if (const auto* setting = request_setting(name)) {
+    set_setting(o, *setting, field);
   } else if (name == "model_name") {
     const auto model = field.text();
     // face-api's recognition net is dlib's ResNet with dlib's weights: deepface calls it "Dlib".
@@ -134,12 +167,7 @@ void set_option(RequestOptions& o, const FieldValue& field) {
       throw bad_request(
           "'enforce_detection': false is not supported: an image without a face is never compared");
   } else {
-    std::string message = "unknown field '";
-    message += name;
-    message += "' (options: ";
-    message += kOptionNames;
-    message += ")";
-    throw bad_request(message);
+    throw bad_request("unknown field '" + std::string(name) + "' (options: " + option_names() + ")");
   }
 }
 
@@ -253,14 +281,21 @@ cv::Mat legacy_image(const element& object, std::string_view key, std::size_t ma
 
 PipelineOptions RequestOptions::apply(PipelineOptions base) const {
   try {
-    if (detector) base.detector.kind = parse_detector(*detector);
-    if (align) base.align = parse_align(*align);
-    if (face_policy) base.face_policy = parse_face_policy(*face_policy);
-    if (min_quality) base.require_acceptable_quality = *min_quality;
+    return pipeline_from_json(settings, base);
   } catch (const Error& e) {
     throw bad_request(e.what());
   }
-  return base;
+}
+
+void RequestOptions::refuse_descriptor_settings() const {
+  std::string sent;
+  for (const auto& [name, value] : settings.items())
+    if (pipeline_setting(name).affects_descriptors) sent += (sent.empty() ? "'" : ", '") + name + "'";
+  if (!sent.empty())
+    throw bad_request(
+        "gallery routes use the server's pipeline (enrolled descriptors must stay comparable); "
+        "leave out " +
+        sent);
 }
 
 double RequestOptions::threshold_or(double fallback) const {

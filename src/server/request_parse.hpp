@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <optional>
 #include <string>
@@ -21,12 +22,16 @@ using Bytes = std::vector<std::uint8_t>;
 // Per-request options; unset fields keep the server's defaults.
 struct RequestOptions {
   std::optional<double> threshold;
-  std::optional<std::string> detector, align, face_policy;
-  std::optional<bool> min_quality;  // PipelineOptions::require_acceptable_quality
+  // The pipeline settings the request set, by name (pipeline.hpp; those marked per_request), each
+  // already checked by the setting's rule, the CLI flag's too.
+  nlohmann::json settings = nlohmann::json::object();
 
-  // `base` with the set fields applied; a bad name or threshold is a 400 bad_request naming the field.
+  // `base` with the set fields applied.
   PipelineOptions apply(PipelineOptions base) const;
   double threshold_or(double fallback) const;
+  // 400 bad_request naming the settings sent that change descriptors (gallery routes: enrolled
+  // descriptors must stay comparable).
+  void refuse_descriptor_settings() const;
 };
 
 struct VerifyRequest {
@@ -59,10 +64,11 @@ struct LegacyRequest {
 // An optional "data:<type>;base64," prefix is removed first. Throws bad_image naming `field`.
 Bytes decode_base64_image(std::string_view text, std::string_view field);
 
-// {"img1": "<base64>", "img2": "<base64>", "threshold"?, "detector"?, "align"?, "face_policy"?,
-// "min_quality"?}, or "subject" (an enrolled subject's name) instead of "img2", and deepface's names for
-// them (README "deepface clients"). An unknown field is 400 naming it: a misspelt option would otherwise
-// be ignored silently. `max_image_bytes` bounds each decoded image.
+// {"img1": "<base64>", "img2": "<base64>", "threshold"?, and any per-request pipeline setting by name
+// ("detector"?, "align"?, "face_policy"?, "min_quality"?, "cascade_sure_score"? ...)}, or "subject" (an
+// enrolled subject's name) instead of "img2", and deepface's names for them (README "deepface clients"). An
+// unknown field is 400 naming it: a misspelt option would otherwise be ignored silently. `max_image_bytes`
+// bounds each decoded image.
 VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_bytes);
 
 // {"img": "<base64>", "label"?, "top_k"?, "operating_point"?, "threshold"?, "face_policy"?, "min_quality"?}

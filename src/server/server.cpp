@@ -22,6 +22,7 @@
 #include "facematch/embed.hpp"
 #include "facematch/error.hpp"
 #include "facematch/image.hpp"
+#include "facematch/pipeline.hpp"
 #include "report/json_report.hpp"
 #include "server/admission.hpp"
 #include "server/bounded_server.hpp"
@@ -449,7 +450,7 @@ struct Service::Impl {
     j["similarity"] = similarity_from_distance(v.distance, v.threshold);
     // The point holds only for the pipeline it was fitted with, and not when the request set a threshold.
     if (config.operating_point && !r.options.threshold &&
-        options.detector.kind == config.pipeline.detector.kind && options.align == config.pipeline.align)
+        pipeline_fingerprint(options) == pipeline_fingerprint(config.pipeline))
       j["operating_point"] = report::operating_point_json(*config.operating_point);
     j["facial_areas"] = {{"img1", facial_area(v.first.faces[v.first.chosen])},
                          {"img2", facial_area(v.second.faces[v.second.chosen])}};
@@ -466,12 +467,7 @@ struct Service::Impl {
 
   // The gallery answers with the pipeline it was built with: descriptors of another detector or
   // alignment would not be comparable with the enrolled ones.
-  static void refuse_pipeline_options(const RequestOptions& o) {
-    if (o.detector || o.align)
-      throw bad_request(
-          "gallery routes use the server's detector and alignment (enrolled descriptors must "
-          "stay comparable); leave out 'detector' and 'align'");
-  }
+  static void refuse_pipeline_options(const RequestOptions& o) { o.refuse_descriptor_settings(); }
 
   GalleryRequest gallery_request(const httplib::Request& req, BodyKind kind) {
     GalleryRequest r;
@@ -498,8 +494,10 @@ struct Service::Impl {
     auto r = gallery_request(req, kind);
     EnrolOptions options;
     options.label = r.label;
-    if (r.options.face_policy) options.face_policy = parse_face_policy(*r.options.face_policy);
-    options.require_quality = r.options.min_quality;
+    const auto requested = r.options.apply(config.pipeline);
+    if (r.options.settings.contains("face_policy")) options.face_policy = requested.face_policy;
+    if (r.options.settings.contains("min_quality"))
+      options.require_quality = requested.require_acceptable_quality;
     ticket.wait_for_worker();
     const auto started = Clock::now();
     const auto e = labelled("img", [&] { return g.enrol_image(subject, r.img, options); });
