@@ -649,20 +649,21 @@ struct Service::Impl {
     std::optional<HttpError> first_failure;
     for (std::size_t i = 0; i < r.images.size(); ++i) {
       const std::string which = r.listed ? "images[" + std::to_string(i) + "]" : "img";
+      std::optional<HttpError> failure;
       try {
         if (const auto unreadable = r.unreadable.find(i); unreadable != r.unreadable.end())
           throw unreadable->second;
         const auto a = analyze(which, r.images[i], options, /*embed_all=*/true);
         images.push_back(report::image_json(a, {.descriptors = true, .stage_times = true}));
       } catch (const HttpError& e) {
-        images.push_back(report::error_json(e.code(), e.what(), e.image()));
-        if (!first_failure) first_failure = e;
+        failure = e;
       } catch (const Error& e) {
-        const auto mapped = from_library_error(e);
-        if (mapped.status() >= 500) throw;  // the engine or the models, not this image
-        images.push_back(report::error_json(mapped.code(), mapped.what(), mapped.image()));
-        if (!first_failure) first_failure = mapped;
+        failure = from_library_error(e);
+        if (failure->status() >= 500) throw;  // the engine or the models, not this image
       }
+      if (!failure) continue;
+      images.push_back(report::error_json(failure->code(), failure->what(), failure->image()));
+      if (!first_failure) first_failure = std::move(failure);
     }
     metrics.observe_total(seconds_since(started));
     const bool all_failed =
