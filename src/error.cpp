@@ -20,4 +20,9 @@ std::string_view to_string(ErrorCode code) {
   return "internal";
 }
 
+Error about_image(const Error& error, const std::string& image) {
+  if (!error.image().empty()) return error;
+  return Error(error.code(), image + ": " + error.what(), image);
+}
+
 }  // namespace facematch

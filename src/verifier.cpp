@@ -228,7 +228,7 @@ auto with_label(const std::string& label, F&& f) {
   try {
     return f();
   } catch (const Error& e) {
-    throw Error(e.code(), label + ": " + e.what());
+    throw about_image(e, label);
   }
 }
 

@@ -60,9 +60,14 @@ TEST(Cli, JsonHasTheDocumentedFields) {
   const auto r = run("verify --json --align faceapi " + face("biden_1.jpg") + " " + face("biden_2.jpg"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  for (const char* key :
-       {"verified", "match", "distance", "threshold", "model", "detector", "img1", "img2", "time_ms"})
+  // similarity and facial_areas, as the service answers (they were missing here).
+  for (const char* key : {"verified", "match", "distance", "threshold", "similarity", "model", "detector",
+                          "img1", "img2", "facial_areas", "time_ms"})
     EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_GT(j["similarity"].get<double>(), 0.5);
+  for (const char* img : {"img1", "img2"})
+    EXPECT_EQ(j["facial_areas"][img], j[img]["faces"][j[img]["chosen_face"].get<std::size_t>()]["box"])
+        << img;
   EXPECT_EQ(j["match"], "Yes");
   EXPECT_EQ(j["align"], "faceapi");
   EXPECT_EQ(j["threshold"], 0.6);
@@ -223,8 +228,13 @@ TEST(Cli, EmbedGoesOnPastAFailedImageAndNamesIt) {
   ASSERT_EQ(lines.size(), 4u) << r.out;
   EXPECT_EQ(lines[0]["image"], face("obama_1.jpg"));
   EXPECT_EQ(lines[0]["faces"][0]["descriptor"].size(), 128u);
+  // The image's size, as every other answer gives it (embed had none).
+  const auto photo = cv::imread(face("obama_1.jpg"));
+  EXPECT_EQ(lines[0]["width"], photo.cols);
+  EXPECT_EQ(lines[0]["height"], photo.rows);
   EXPECT_EQ(lines[1]["image"], face("noface_grass.jpg"));
   EXPECT_EQ(lines[1]["error"]["code"], "no_face") << lines[1];
+  EXPECT_EQ(lines[1]["error"]["image"], face("noface_grass.jpg")) << lines[1];
   EXPECT_FALSE(lines[1]["error"]["message"].get<std::string>().empty());
   EXPECT_EQ(lines[2]["image"], face("corrupt_broken.jpg"));
   EXPECT_EQ(lines[2]["error"]["code"], "bad_image") << lines[2];
@@ -249,10 +259,12 @@ TEST(Cli, JsonErrorsArePrintedOnStdout) {
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["error"]["code"], "no_face") << r.out;
   EXPECT_NE(j["error"]["message"].get<std::string>().find("noface_grass.jpg"), std::string::npos) << r.out;
+  EXPECT_EQ(j["error"]["image"], face("noface_grass.jpg")) << r.out;  // the file at fault, as a field
   EXPECT_NE(r.err.find("no_face"), std::string::npos) << r.err;
   r = run("detect --json " + face("corrupt_broken.jpg"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(nlohmann::json::parse(r.out)["error"]["code"], "bad_image") << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["error"]["image"], face("corrupt_broken.jpg")) << r.out;
 }
 
 // An output format OpenCV cannot write is refused before any work, as a bad argument (it was an

@@ -59,6 +59,9 @@ TEST(GalleryServer, EnrolIdentifyVerifyDelete) {
   EXPECT_EQ(obama["subject"], "obama");
   EXPECT_GT(obama["face_id"].get<long long>(), 0);
   EXPECT_GT(obama["box"]["w"].get<double>(), 50);
+  // The box is written as on every other route; the score beside it, as a face's is.
+  EXPECT_EQ(obama["box"].size(), 4u) << obama;
+  EXPECT_GT(obama["score"].get<double>(), 0.5) << obama;
   EXPECT_TRUE(obama["quality"]["acceptable"].get<bool>());
   EXPECT_EQ(obama["model"], facematch::kEmbeddingModelId);
   EXPECT_FALSE(obama.contains("descriptor")) << "descriptors stay in the database";
@@ -72,7 +75,9 @@ TEST(GalleryServer, EnrolIdentifyVerifyDelete) {
   ASSERT_EQ(r->status, 201) << r->body;
   EXPECT_EQ(body_of(r)["label"], label);
 
-  expect_error(post(*c, "/subjects/x/faces", img("noface_grass.jpg")), 422, "no_face");
+  r = post(*c, "/subjects/x/faces", img("noface_grass.jpg"));
+  expect_error(r, 422, "no_face");
+  EXPECT_EQ(body_of(r)["error"]["image"], "img");
   auto several = img("multi_obama_biden.jpg");
   several["face_policy"] = "error";
   expect_error(post(*c, "/subjects/x/faces", several), 422, "too_many_faces");
@@ -110,6 +115,8 @@ TEST(GalleryServer, EnrolIdentifyVerifyDelete) {
   EXPECT_DOUBLE_EQ(id["threshold"].get<double>(), facematch::builtin_operating_points().threshold_for(
                                                       facematch::kDefaultIdentifyOperatingPoint));
   EXPECT_EQ(id["gallery_size"], 2);
+  EXPECT_EQ(id["img"]["decode_scale"], 1);  // the probe as every route writes an image
+  EXPECT_EQ(id["img"]["faces"][0]["box"].size(), 4u);
   auto one = img("obama_2.jpg");
   one["top_k"] = 1;
   EXPECT_EQ(body_of(post(*c, "/identify", one))["candidates"].size(), 1u);
@@ -126,6 +133,7 @@ TEST(GalleryServer, EnrolIdentifyVerifyDelete) {
   EXPECT_TRUE(v["verified"].get<bool>()) << v.dump();
   EXPECT_EQ(v["subject"], "biden");
   EXPECT_EQ(v["faces_compared"], 1);
+  EXPECT_TRUE(v["img1"].contains("decode_scale")) << v.dump();
   v = body_of(post(*c, "/verify", {{"img1", base64(photo("biden_2.jpg"))}, {"subject", "obama"}}));
   EXPECT_FALSE(v["verified"].get<bool>()) << v.dump();
   expect_error(post(*c, "/verify", {{"img1", base64(photo("biden_2.jpg"))}, {"subject", "nobody"}}), 404,

@@ -194,18 +194,14 @@
     }
   }
 
-  function photoOf(message) {
-    const m = /\b(img[12])\b/.exec(message || "");
-    return m ? m[1] : null;
-  }
-
   function capital(s) {
     return s.charAt(0).toUpperCase() + s.slice(1);
   }
 
-  // Turns the server's {"error": {code, message}} into a sentence for people, and marks the photo at fault.
-  function explain(status, code, message) {
-    const field = photoOf(message);
+  // Turns the server's {"error": {code, message, image}} into a sentence for people, and marks the photo
+  // at fault (image names the form field: img1 or img2).
+  function explain(status, code, message, image) {
+    const field = Object.hasOwn(PHOTO_NAME, image || "") ? image : null;
     const which = field ? PHOTO_NAME[field] : null;
     const inPhoto = which ? ` in ${which}` : "";
     let title;
@@ -378,7 +374,7 @@
       }
       const err = (data && data.error) || {};
       const code = err.code || (response.status === 413 ? "body_too_large" : "internal");
-      const { title, field, note } = explain(response.status, code, err.message || "");
+      const { title, field, note } = explain(response.status, code, err.message || "", err.image);
       if (field && note) setNote(slots[field], note, true);
       showError(title, err.message ? `Server said: ${err.message}` : "");
       errorBox.scrollIntoView({ behavior: "smooth", block: "nearest" });

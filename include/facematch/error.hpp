@@ -27,11 +27,20 @@ std::string_view to_string(ErrorCode code);
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  // `image`: the image at fault, when one is ("img1", "images[1]", a file path); answers carry it as a
+  // field of their own (README "Errors") as well as at the start of the message.
+  Error(ErrorCode code, const std::string& message, std::string image = {})
+      : std::runtime_error(message), code_(code), image_(std::move(image)) {}
   ErrorCode code() const noexcept { return code_; }
+  const std::string& image() const noexcept { return image_; }
 
  private:
   ErrorCode code_;
+  std::string image_;
 };
+
+// `error` as being about `image`: the same code, the message prefixed "image: " (once: an error already
+// about an image keeps its name).
+Error about_image(const Error& error, const std::string& image);
 
 }  // namespace facematch

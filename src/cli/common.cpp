@@ -4,6 +4,7 @@
 
 #include "facematch/error.hpp"
 #include "facematch/pipeline.hpp"
+#include "report/json_report.hpp"
 
 namespace facematch::cli {
 
@@ -49,15 +50,11 @@ void add_switch(CLI::App& cmd, const std::string& name, const std::string& what,
       "--no-" + name, [set] { set(false); }, "Turn --" + name + " off");
 }
 
-nlohmann::json error_json(const Error& error) {
-  return {{"error", {{"code", to_string(error.code())}, {"message", error.what()}}}};
-}
-
 int with_json_errors(bool json, const std::function<int()>& run) {
   try {
     return run();
   } catch (const Error& e) {
-    if (json) std::cout << error_json(e).dump(2) << '\n' << std::flush;
+    if (json) std::cout << report::error_json(e).dump(2) << '\n' << std::flush;
     throw;
   }
 }

@@ -47,10 +47,10 @@ std::shared_ptr<const Models> load_models(const CommonOptions& options);
 void add_switch(CLI::App& cmd, const std::string& name, const std::string& what, bool default_on,
                 const std::function<void(bool)>& set);
 
-// Runs a command; with `json`, an Error is also printed on stdout as {"error": {"code", "message"}}
-// (JSON consumers read stdout only) before it reaches main's stderr line and exit code 2.
+// Runs a command; with `json`, an Error is also printed on stdout as report::error_json gives it
+// ({"error": {"code", "message", "image"?}}: JSON consumers read stdout only) before it reaches main's
+// stderr line and exit code 2.
 int with_json_errors(bool json, const std::function<int()>& run);
-nlohmann::json error_json(const Error& error);
 
 // A subcommand registers itself and the function that runs it once the command line is parsed.
 struct Command {

@@ -164,16 +164,7 @@ int run_verify_subject(const CommonOptions& o, const std::string& gallery, const
   OpenGallery g(a);
   const auto v = g.gallery.verify_subject_file(photo, subject, threshold);
   if (o.json) {
-    nlohmann::json j = {{"verified", v.verified},
-                        {"match", v.verified ? "Yes" : "No"},
-                        {"distance", v.distance},
-                        {"threshold", v.threshold},
-                        {"similarity", v.similarity},
-                        {"model", kEmbeddingModelId},
-                        {"subject", subject},
-                        {"face_id", v.face_id},
-                        {"faces_compared", v.faces_compared},
-                        {"img1", report::analysis_json(v.probe)}};
+    auto j = report::subject_verification_json(v);
     j["img1"]["path"] = photo;
     if (op) j["operating_point"] = report::operating_point_json(*op);
     std::cout << j.dump(2) << '\n';

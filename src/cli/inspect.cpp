@@ -59,22 +59,19 @@ int run_embed(const CommonOptions& o, const std::vector<std::string>& images) {
     nlohmann::json line;
     try {
       const auto analysis = verifier.analyze_file(path, options, /*embed_all_faces=*/true);
-      auto faces = report::faces_json(analysis);
-      for (std::size_t i = 0; i < analysis.faces.size(); ++i)
-        faces[i]["descriptor"] = analysis.embeddings[i].values;
-      line = {{"image", path},
-              {"model", kEmbeddingModelId},
-              {"align", to_string(options.align)},
-              {"detector", to_string(options.detector.kind)},
-              {"chosen_face", analysis.chosen},
-              {"faces", std::move(faces)}};
+      line = report::image_json(analysis, {.descriptors = true, .stage_times = true});
+      line.update({{"image", path},
+                   {"model", kEmbeddingModelId},
+                   {"align", to_string(options.align)},
+                   {"detector", to_string(options.detector.kind)}});
     } catch (const Error& e) {
       // Failures of the whole run (models, engine) stop it; failures of one image are its line.
       if (e.code() == ErrorCode::internal || e.code() == ErrorCode::model_error) throw;
       any_failed = true;
-      line = error_json(e);
+      const auto about = about_image(e, path);
+      line = report::error_json(about);
       line["image"] = path;
-      std::cerr << "facematch: " << to_string(e.code()) << ": " << path << ": " << e.what() << '\n';
+      std::cerr << "facematch: " << to_string(e.code()) << ": " << about.what() << '\n';
     }
     std::cout << line.dump() << '\n' << std::flush;
   }
@@ -105,19 +102,14 @@ int run_detect(const CommonOptions& o, const std::string& image, const std::opti
     try {
       return verifier.detect_file(image, options);
     } catch (const Error& e) {
-      throw Error(e.code(), image + ": " + e.what());
+      throw about_image(e, image);
     }
   }();
   const auto& faces = analysis.faces;
   if (o.json) {
-    const auto list = report::faces_json(analysis);
-    std::cout << nlohmann::json{{"image", image},
-                                {"width", analysis.width},
-                                {"height", analysis.height},
-                                {"detector", to_string(options.detector.kind)},
-                                {"faces", list}}
-                     .dump(2)
-              << '\n';
+    auto j = report::image_json(analysis);
+    j.update({{"image", image}, {"detector", to_string(options.detector.kind)}});
+    std::cout << j.dump(2) << '\n';
   } else {
     std::printf("%zu face(s) in %s (%dx%d)\n", faces.size(), image.c_str(), analysis.width, analysis.height);
     for (const auto& f : faces) {

@@ -2,20 +2,33 @@
 
 #include <cmath>
 
+#include "facematch/compare.hpp"
 #include "facematch/pipeline.hpp"
+#include "facematch/embed.hpp"
 
 namespace facematch::report {
 
-nlohmann::json face_json(const Face& face) {
+nlohmann::json box_json(double x, double y, double width, double height) {
+  return {{"x", x}, {"y", y}, {"w", width}, {"h", height}};
+}
+
+nlohmann::json face_json(const ImageAnalysis& a, std::size_t i, bool descriptor) {
+  const auto& face = a.faces.at(i);
   const auto& b = face.detection.box;
   nlohmann::json landmarks = nlohmann::json::array();
   for (const auto& p : face.landmarks) landmarks.push_back({p.x, p.y});
-  return {{"box", {{"x", b.x}, {"y", b.y}, {"w", b.width}, {"h", b.height}}},
-          {"score", face.detection.score},
-          {"landmarks", std::move(landmarks)}};
+  nlohmann::json j = {{"box", box_json(b.x, b.y, b.width, b.height)},
+                      {"score", face.detection.score},
+                      {"landmarks", std::move(landmarks)}};
+  // Only a face found lying on its side or upside down says so (Detection::upright_turns).
+  if (face.detection.upright_turns != 0) j["upright_turns"] = face.detection.upright_turns;
+  if (i < a.quality.size()) j["quality"] = to_json(a.quality[i]);
+  if (i < a.comparable.size()) j["comparable"] = static_cast<bool>(a.comparable[i]);
+  if (descriptor) j["descriptor"] = a.embeddings.at(i).values;
+  return j;
 }
 
-nlohmann::json times_json(const StageTimes& t) {
+nlohmann::json stage_times_json(const StageTimes& t) {
   return {{"decode", t.decode_ms},
           {"detect", t.detect_ms},
           {"landmarks", t.landmarks_ms},
@@ -23,27 +36,21 @@ nlohmann::json times_json(const StageTimes& t) {
           {"embed", t.embed_ms}};
 }
 
-nlohmann::json faces_json(const ImageAnalysis& a) {
+nlohmann::json image_json(const ImageAnalysis& a, ImageParts parts) {
   nlohmann::json faces = nlohmann::json::array();
-  for (std::size_t i = 0; i < a.faces.size(); ++i) {
-    faces.push_back(face_json(a.faces[i]));
-    if (i < a.quality.size()) faces.back()["quality"] = to_json(a.quality[i]);
-    if (i < a.comparable.size() && !a.comparable[i]) faces.back()["comparable"] = false;
-  }
-  return faces;
-}
-
-nlohmann::json analysis_json(const ImageAnalysis& a) {
-  nlohmann::json j = {
-      {"width", a.width}, {"height", a.height}, {"faces", faces_json(a)}, {"chosen_face", a.chosen}};
-  if (a.decode_scale > 1) j["decode_scale"] = a.decode_scale;
-  j["precision"] = to_string(a.precision);
+  for (std::size_t i = 0; i < a.faces.size(); ++i) faces.push_back(face_json(a, i, parts.descriptors));
+  nlohmann::json j = {{"width", a.width},
+                      {"height", a.height},
+                      {"decode_scale", a.decode_scale},
+                      {"precision", to_string(a.precision)},
+                      {"faces", std::move(faces)}};
+  // Only an analysis that went on to embedding chose a face; detection alone chooses none.
+  if (!a.embeddings.empty()) j["chosen_face"] = a.chosen;
+  if (parts.stage_times) j["time_ms"] = stage_times_json(a.times);
   return j;
 }
 
 namespace {
-
-nlohmann::json verification_fields(const Verification& v);
 
 // Says which face of a photo with several was compared, so a "No" against a group photo is not silent.
 void add_face_choice_warnings(const Verification& v, nlohmann::json& answer) {
@@ -59,39 +66,61 @@ void add_face_choice_warnings(const Verification& v, nlohmann::json& answer) {
   if (!warnings.empty()) answer["warnings"] = std::move(warnings);
 }
 
+// The landmark and recognition nets ran once for the faces of both images (verifier.hpp), and each
+// image's StageTimes holds its share of that batch: the sum is the batch's time.
+nlohmann::json verification_times_json(const Verification& v) {
+  const auto own = [](const StageTimes& t) {
+    return nlohmann::json{{"decode", t.decode_ms}, {"detect", t.detect_ms}, {"align", t.align_ms}};
+  };
+  return {{"img1", own(v.first.times)},
+          {"img2", own(v.second.times)},
+          {"landmarks", v.first.times.landmarks_ms + v.second.times.landmarks_ms},
+          {"embed", v.first.times.embed_ms + v.second.times.embed_ms},
+          {"total", v.total_ms}};
+}
+
 }  // namespace
 
 nlohmann::json verification_json(const Verification& v) {
-  auto answer = verification_fields(v);
-  add_face_choice_warnings(v, answer);
+  nlohmann::json answer = {{"verified", v.verified},
+                           {"match", v.verified ? "Yes" : "No"},
+                           {"distance", v.distance},
+                           {"threshold", v.threshold},
+                           {"similarity", similarity_from_distance(v.distance, v.threshold)},
+                           {"model", v.model},
+                           {"detector", to_string(v.detector)},
+                           {"align", to_string(v.align)},
+                           {"face_policy", to_string(v.face_policy)},
+                           {"precision", to_string(v.precision)},
+                           {"pipeline", to_json(v.pipeline)},
+                           {"fingerprint", pipeline_fingerprint(v.pipeline)},
+                           {"img1", image_json(v.first)},
+                           {"img2", image_json(v.second)},
+                           {"time_ms", verification_times_json(v)}};
   for (std::size_t i = 0; i < v.second_face_distances.size(); ++i)
     if (!std::isnan(v.second_face_distances[i]))
       answer["img2"]["faces"][i]["distance"] = v.second_face_distances[i];
+  // deepface's field (its clients read facial_areas.img1.x ...): the compared faces' boxes, taken from
+  // the faces above so that both always agree.
+  answer["facial_areas"] = {{"img1", answer["img1"]["faces"][v.first.chosen]["box"]},
+                            {"img2", answer["img2"]["faces"][v.second.chosen]["box"]}};
+  add_face_choice_warnings(v, answer);
   return answer;
 }
 
-namespace {
-
-nlohmann::json verification_fields(const Verification& v) {
-  return {
-      {"verified", v.verified},
-      {"match", v.verified ? "Yes" : "No"},
-      {"distance", v.distance},
-      {"threshold", v.threshold},
-      {"model", v.model},
-      {"detector", to_string(v.detector)},
-      {"align", to_string(v.align)},
-      {"face_policy", to_string(v.face_policy)},
-      {"precision", to_string(v.precision)},
-      {"pipeline", to_json(v.pipeline)},
-      {"fingerprint", pipeline_fingerprint(v.pipeline)},
-      {"img1", analysis_json(v.first)},
-      {"img2", analysis_json(v.second)},
-      {"time_ms",
-       {{"img1", times_json(v.first.times)}, {"img2", times_json(v.second.times)}, {"total", v.total_ms}}}};
+nlohmann::json subject_verification_json(const SubjectVerification& v) {
+  return {{"verified", v.verified},
+          {"match", v.verified ? "Yes" : "No"},
+          {"distance", v.distance},
+          {"threshold", v.threshold},
+          {"similarity", v.similarity},
+          {"model", kEmbeddingModelId},
+          {"precision", to_string(v.probe.precision)},
+          {"subject", v.subject},
+          {"face_id", v.face_id},
+          {"faces_compared", v.faces_compared},
+          {"img1", image_json(v.probe)}};
 }
-
-}  // namespace
 
 nlohmann::json operating_point_json(const ResolvedOperatingPoint& op) {
   nlohmann::json j = {{"name", op.point.name},
@@ -106,7 +135,8 @@ nlohmann::json operating_point_json(const ResolvedOperatingPoint& op) {
 nlohmann::json gallery_face_json(const FaceRecord& f) {
   const auto& b = f.box;
   return {{"face_id", f.id},
-          {"box", {{"x", b.x}, {"y", b.y}, {"w", b.width}, {"h", b.height}, {"score", b.score}}},
+          {"box", box_json(b.x, b.y, b.width, b.height)},
+          {"score", b.score},
           {"quality", to_json(f.quality)},
           {"model", f.descriptor.model},
           {"enrolled_at_ms", f.enrolled_at_ms},
@@ -127,6 +157,16 @@ nlohmann::json identification_json(const Identification& id) {
           {"operating_point", {{"name", id.operating_point}, {"source", id.operating_point_origin}}},
           {"gallery_size", id.gallery_size},
           {"gallery_faces", id.gallery_faces}};
+}
+
+nlohmann::json error_json(std::string_view code, const std::string& message, const std::string& image) {
+  nlohmann::json error = {{"code", code}, {"message", message}};
+  if (!image.empty()) error["image"] = image;
+  return {{"error", std::move(error)}};
+}
+
+nlohmann::json error_json(const Error& error) {
+  return error_json(to_string(error.code()), error.what(), error.image());
 }
 
 }  // namespace facematch::report

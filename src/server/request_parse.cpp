@@ -51,7 +51,8 @@ Bytes image_field(const element& object, std::string_view key, std::size_t max_b
   if (text.size() / 4 * 3 > max_bytes + 3)
     throw HttpError(
         413, "image_too_large",
-        std::string(key) + ": the image is over the limit of " + std::to_string(max_bytes) + " bytes");
+        std::string(key) + ": the image is over the limit of " + std::to_string(max_bytes) + " bytes",
+        std::string(key));
   return decode_base64_image(text, key);
 }
 
@@ -312,7 +313,8 @@ Bytes decode_base64_image(std::string_view text, std::string_view field_name) {
   if (text.starts_with("data:")) {
     const auto comma = text.find(',');
     if (comma == std::string_view::npos || text.substr(0, comma).find(";base64") == std::string_view::npos)
-      throw bad_image("'" + std::string(field_name) + "' is a data URI without ';base64,' data");
+      throw bad_image("'" + std::string(field_name) + "' is a data URI without ';base64,' data",
+                      std::string(field_name));
     text.remove_prefix(comma + 1);
   }
   static constexpr auto table = base64_table();
@@ -330,8 +332,9 @@ Bytes decode_base64_image(std::string_view text, std::string_view field_name) {
     const auto v = table[static_cast<unsigned char>(c)];
     if (v < 0 || padding > 0)
       throw bad_image("'" + std::string(field_name) +
-                      "' is not base64 (send the image file's bytes base64-encoded; file paths and URLs are "
-                      "not accepted)");
+                          "' is not base64 (send the image file's bytes base64-encoded; file paths and URLs "
+                          "are not accepted)",
+                      std::string(field_name));
     accumulator = (accumulator << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -339,8 +342,9 @@ Bytes decode_base64_image(std::string_view text, std::string_view field_name) {
       out.push_back(static_cast<std::uint8_t>(accumulator >> bits));
     }
   }
-  if (padding > 2 || bits >= 6) throw bad_image("'" + std::string(field_name) + "' is truncated base64");
-  if (out.empty()) throw bad_image("'" + std::string(field_name) + "' is empty");
+  if (padding > 2 || bits >= 6)
+    throw bad_image("'" + std::string(field_name) + "' is truncated base64", std::string(field_name));
+  if (out.empty()) throw bad_image("'" + std::string(field_name) + "' is empty", std::string(field_name));
   return out;
 }
 
@@ -405,10 +409,18 @@ ImagesRequest parse_images_json(std::string_view body, bool allow_many, std::siz
                       std::to_string(max_images) + " per request");
   for (const element item : list) {
     const auto text = string_field(item, "images[]");
-    if (text.size() / 4 * 3 > max_image_bytes + 3)
-      throw HttpError(413, "image_too_large",
-                      "images: an image is over the limit of " + std::to_string(max_image_bytes) + " bytes");
-    r.images.push_back(decode_base64_image(text, "images[" + std::to_string(r.images.size()) + "]"));
+    const std::size_t i = r.images.size();
+    const std::string which = "images[" + std::to_string(i) + "]";
+    r.images.emplace_back();
+    try {
+      if (text.size() / 4 * 3 > max_image_bytes + 3)
+        throw HttpError(
+            413, "image_too_large",
+            which + ": the image is over the limit of " + std::to_string(max_image_bytes) + " bytes", which);
+      r.images.back() = decode_base64_image(text, which);
+    } catch (const HttpError& e) {
+      r.unreadable.emplace(i, e);
+    }
   }
   return r;
 }

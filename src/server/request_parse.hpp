@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <opencv2/core.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "facematch/verifier.hpp"
+#include "server/http_error.hpp"
 
 namespace facematch::server {
 
@@ -52,6 +54,9 @@ struct GalleryRequest {
 struct ImagesRequest {
   std::vector<Bytes> images;  // one for {"img"}, one or more for {"images": [...]}
   bool listed = false;        // sent as "images" (errors then name images[i])
+  // Listed images that could not be read (not base64, over the byte limit), by index: /embed answers
+  // each as its error and still analyses the others (their Bytes are empty).
+  std::map<std::size_t, HttpError> unreadable;
   RequestOptions options;
 };
 

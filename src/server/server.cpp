@@ -36,23 +36,23 @@ namespace facematch::server {
 HttpError from_library_error(const Error& error) {
   switch (error.code()) {
     case ErrorCode::invalid_argument:
-      return {400, "bad_request", error.what()};
+      return {400, "bad_request", error.what(), error.image()};
     case ErrorCode::bad_image:
-      return {400, "bad_image", error.what()};
+      return {400, "bad_image", error.what(), error.image()};
     case ErrorCode::image_too_large:
-      return {413, "image_too_large", error.what()};
+      return {413, "image_too_large", error.what(), error.image()};
     case ErrorCode::no_face:
-      return {422, "no_face", error.what()};
+      return {422, "no_face", error.what(), error.image()};
     case ErrorCode::too_many_faces:
-      return {422, "too_many_faces", error.what()};
+      return {422, "too_many_faces", error.what(), error.image()};
     case ErrorCode::low_quality:
-      return {422, "low_quality", error.what()};
+      return {422, "low_quality", error.what(), error.image()};
     case ErrorCode::not_found:
-      return {404, "not_found", error.what()};
+      return {404, "not_found", error.what(), error.image()};
     case ErrorCode::unavailable:
-      return {503, "unavailable", error.what()};
+      return {503, "unavailable", error.what(), error.image()};
     case ErrorCode::incompatible:
-      return {409, "incompatible", error.what()};
+      return {409, "incompatible", error.what(), error.image()};
     case ErrorCode::model_error:
     case ErrorCode::io_error:
     case ErrorCode::internal:
@@ -85,16 +85,16 @@ void send_json(httplib::Response& res, int status, const json& body) {
 }
 
 void send_error(httplib::Response& res, const HttpError& e) {
-  send_json(res, e.status(), {{"error", {{"code", e.code()}, {"message", e.what()}}}});
+  send_json(res, e.status(), report::error_json(e.code(), e.what(), e.image()));
 }
 
 // Errors from one image carry its name, so "no face found" says which one.
 template <typename F>
-auto labelled(std::string_view which, F&& analyze_one) {
+auto labelled(const std::string& which, F&& analyze_one) {
   try {
     return analyze_one();
   } catch (const Error& e) {
-    throw Error(e.code(), std::string(which) + ": " + e.what());
+    throw about_image(e, which);
   }
 }
 
@@ -141,7 +141,7 @@ std::optional<std::string> form_text(const httplib::Request& req, const char* na
 Bytes form_image(const httplib::Request& req, const std::string& name) {
   if (!req.has_file(name)) throw bad_request("missing form field '" + name + "' (an image file)");
   const auto& content = req.get_file_value(name).content;
-  if (content.empty()) throw bad_image("'" + name + "' is empty");
+  if (content.empty()) throw bad_image("'" + name + "' is empty", name);
   return Bytes(content.begin(), content.end());
 }
 
@@ -184,18 +184,6 @@ std::vector<std::string> split_list(const std::string& list) {
     start = end + 1;
   }
   return items;
-}
-
-json facial_area(const Face& face) {
-  const auto& b = face.detection.box;
-  json landmarks = json::array();
-  for (const auto& p : face.landmarks) landmarks.push_back({p.x, p.y});
-  return {{"x", b.x},
-          {"y", b.y},
-          {"w", b.width},
-          {"h", b.height},
-          {"score", face.detection.score},
-          {"landmarks", std::move(landmarks)}};
 }
 
 // The start of the request being handled on this connection thread (httplib runs one request per
@@ -243,6 +231,7 @@ struct Service::Impl {
     std::regex pattern;
     std::string method;
     std::vector<std::string> media_types;  // accepted Content-Types ("" = none sent); empty: any
+    std::string path;                      // as web/openapi.json writes it: /subjects/{subject}
   };
   std::vector<Route> routes;
 
@@ -310,7 +299,7 @@ struct Service::Impl {
     return std::move(*ticket);
   }
 
-  ImageAnalysis analyze(std::string_view which, const Bytes& bytes, const PipelineOptions& options,
+  ImageAnalysis analyze(const std::string& which, const Bytes& bytes, const PipelineOptions& options,
                         bool embed_all = false) {
     auto a = labelled(which, [&] { return verifier.analyze_encoded(bytes, options, embed_all); });
     record(a);
@@ -334,9 +323,11 @@ struct Service::Impl {
 
   // --- routing -------------------------------------------------------------------------------
 
-  void route(const std::string& method, const std::string& pattern, std::vector<std::string> media_types,
+  // `path` is an OpenAPI path template; each {name} matches one path segment (req.matches[1], ...).
+  void route(const std::string& method, const std::string& path, std::vector<std::string> media_types,
              httplib::Server::Handler handler) {
-    routes.push_back({std::regex(pattern), method, std::move(media_types)});
+    const std::string pattern = std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
+    routes.push_back({std::regex(pattern), method, std::move(media_types), path});
     if (method == "GET") {
       http.Get(pattern, std::move(handler));
     } else if (method == "POST") {
@@ -447,13 +438,10 @@ struct Service::Impl {
       return verifier.verify_encoded(r.img1, r.img2, options, threshold, {"img1", "img2"});
     });
     auto j = report::verification_json(v);
-    j["similarity"] = similarity_from_distance(v.distance, v.threshold);
     // The point holds only for the pipeline it was fitted with, and not when the request set a threshold.
     if (config.operating_point && !r.options.threshold &&
         pipeline_fingerprint(options) == pipeline_fingerprint(config.pipeline))
       j["operating_point"] = report::operating_point_json(*config.operating_point);
-    j["facial_areas"] = {{"img1", facial_area(v.first.faces[v.first.chosen])},
-                         {"img2", facial_area(v.second.faces[v.second.chosen])}};
     send_json(res, 200, j);
   }
 
@@ -574,7 +562,7 @@ struct Service::Impl {
     record(id.probe);
     auto j = report::identification_json(id);
     j["model"] = kEmbeddingModelId;
-    j["img"] = report::analysis_json(id.probe);
+    j["img"] = report::image_json(id.probe);
     j["time_ms"] = {{"total", seconds_since(started) * 1000}};
     send_json(res, 200, j);
   }
@@ -590,20 +578,10 @@ struct Service::Impl {
     const auto v = labelled("img1", [&] { return g.verify_subject(r.img1, *r.subject, threshold); });
     metrics.observe_total(seconds_since(started));
     record(v.probe);
-    json j = {{"verified", v.verified},
-              {"match", v.verified ? "Yes" : "No"},
-              {"distance", v.distance},
-              {"threshold", v.threshold},
-              {"similarity", v.similarity},
-              {"model", kEmbeddingModelId},
-              {"detector", to_string(config.pipeline.detector.kind)},
+    auto j = report::subject_verification_json(v);
+    j.update({{"detector", to_string(config.pipeline.detector.kind)},
               {"align", to_string(config.pipeline.align)},
-              {"precision", to_string(v.probe.precision)},
-              {"subject", v.subject},
-              {"face_id", v.face_id},
-              {"faces_compared", v.faces_compared},
-              {"img1", report::analysis_json(v.probe)},
-              {"time_ms", {{"total", seconds_since(started) * 1000}}}};
+              {"time_ms", {{"total", seconds_since(started) * 1000}}}});
     if (config.operating_point && !r.options.threshold)
       j["operating_point"] = report::operating_point_json(*config.operating_point);
     send_json(res, 200, j);
@@ -627,14 +605,14 @@ struct Service::Impl {
     const auto analysis = labelled("img", [&] { return verifier.detect_encoded(r.images[0], options); });
     metrics.observe_total(seconds_since(started));
     metrics.add_faces(analysis.faces.size());
-    const auto list = report::faces_json(analysis);
-    send_json(
-        res, 200,
-        {{"width", analysis.width},
-         {"height", analysis.height},
-         {"detector", to_string(options.detector.kind)},
-         {"faces", std::move(list)},
-         {"time_ms", {{"decode", analysis.times.decode_ms}, {"total", seconds_since(started) * 1000}}}});
+    // One image, so its fields are the answer's own.
+    auto j = report::image_json(analysis);
+    j["detector"] = to_string(options.detector.kind);
+    j["time_ms"] = {{"decode", analysis.times.decode_ms},
+                    {"detect", analysis.times.detect_ms},
+                    {"landmarks", analysis.times.landmarks_ms},
+                    {"total", seconds_since(started) * 1000}};
+    send_json(res, 200, j);
   }
 
   void embed(const httplib::Request& req, httplib::Response& res) {
@@ -648,7 +626,9 @@ struct Service::Impl {
       const auto [first, last] = req.files.equal_range("images");
       r.listed = first != last;
       for (auto it = first; it != last; ++it) {
-        if (it->second.content.empty()) throw bad_image("an 'images' field is empty");
+        const std::string which = "images[" + std::to_string(r.images.size()) + "]";
+        if (it->second.content.empty())
+          r.unreadable.emplace(r.images.size(), bad_image(which + " is empty", which));
         r.images.emplace_back(it->second.content.begin(), it->second.content.end());
       }
       if (r.images.empty()) throw bad_request("missing form field 'img' or 'images' (image files)");
@@ -661,22 +641,40 @@ struct Service::Impl {
     const auto options = r.options.apply(config.pipeline);
     ticket.wait_for_worker();
     const auto started = Clock::now();
+    // Each image is answered on its own: its faces, or its error. The request fails only when every
+    // image did, with the first one's status (README "Service").
     json images = json::array();
+    std::optional<HttpError> first_failure;
     for (std::size_t i = 0; i < r.images.size(); ++i) {
       const std::string which = r.listed ? "images[" + std::to_string(i) + "]" : "img";
-      const auto a = analyze(which, r.images[i], options, /*embed_all=*/true);
-      auto j = report::analysis_json(a);
-      for (std::size_t f = 0; f < a.faces.size(); ++f)
-        j["faces"][f]["descriptor"] = a.embeddings.at(f).values;
-      j["time_ms"] = report::times_json(a.times);
-      images.push_back(std::move(j));
+      std::optional<HttpError> failure;
+      try {
+        if (const auto unreadable = r.unreadable.find(i); unreadable != r.unreadable.end())
+          throw unreadable->second;
+        const auto a = analyze(which, r.images[i], options, /*embed_all=*/true);
+        images.push_back(report::image_json(a, {.descriptors = true, .stage_times = true}));
+      } catch (const HttpError& e) {
+        failure = e;
+      } catch (const Error& e) {
+        failure = from_library_error(e);
+        if (failure->status() >= 500) throw;  // the engine or the models, not this image
+      }
+      if (!failure) continue;
+      images.push_back(report::error_json(failure->code(), failure->what(), failure->image()));
+      if (!first_failure) first_failure = std::move(failure);
     }
     metrics.observe_total(seconds_since(started));
-    send_json(res, 200,
-              {{"model", kEmbeddingModelId},
-               {"detector", to_string(options.detector.kind)},
-               {"align", to_string(options.align)},
-               {"images", std::move(images)}});
+    const bool all_failed =
+        std::all_of(images.begin(), images.end(), [](const json& j) { return j.contains("error"); });
+    json answer = {{"model", kEmbeddingModelId},
+                   {"detector", to_string(options.detector.kind)},
+                   {"align", to_string(options.align)},
+                   {"images", std::move(images)},
+                   {"time_ms", {{"total", seconds_since(started) * 1000}}}};
+    if (!all_failed) return send_json(res, 200, answer);
+    // The error a request of one such image gets, with every image's own beside it.
+    answer.update(report::error_json(first_failure->code(), first_failure->what(), first_failure->image()));
+    send_json(res, first_failure->status(), answer);
   }
 
   // The original cloud function: {"truth", "check"} BGR arrays -> {"Match": "Yes"|"No"}.
@@ -759,21 +757,21 @@ struct Service::Impl {
       guarded(req, res, true, [&] { embed(req, res); });
     });
     // The gallery (issue 13). Subject names are checked by the gallery (400 for anything outside the
-    // documented set); [^/]+ only splits the path.
-    route("POST", R"(/subjects/([^/]+)/faces)", api_types,
+    // documented set); a {name} only splits the path.
+    route("POST", "/subjects/{subject}/faces", api_types,
           [this](const httplib::Request& req, httplib::Response& res) {
             guarded(req, res, true, [&] { enrol(req, res, req.matches[1]); });
           });
     route("GET", "/subjects", {}, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { list_subjects(req, res); });
     });
-    route("GET", R"(/subjects/([^/]+))", {}, [this](const httplib::Request& req, httplib::Response& res) {
+    route("GET", "/subjects/{subject}", {}, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { get_subject(res, req.matches[1]); });
     });
-    route("DELETE", R"(/subjects/([^/]+))", {}, [this](const httplib::Request& req, httplib::Response& res) {
+    route("DELETE", "/subjects/{subject}", {}, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, true, [&] { delete_subject(res, req.matches[1]); });
     });
-    route("DELETE", R"(/subjects/([^/]+)/faces/([^/]+))", {},
+    route("DELETE", "/subjects/{subject}/faces/{face_id}", {},
           [this](const httplib::Request& req, httplib::Response& res) {
             guarded(req, res, true, [&] { delete_face(res, req.matches[1], req.matches[2]); });
           });
@@ -803,9 +801,9 @@ struct Service::Impl {
     });
     // The browser page (issue 4); open like any static page, the API calls it makes need the key. Its
     // paths are in the route table (GET only) so that other methods on them are 405 too.
-    routes.push_back({std::regex("/"), "GET", {}});
+    routes.push_back({std::regex("/"), "GET", {}, "/"});
     for (const auto& asset : web_assets())
-      routes.push_back({std::regex(regex_escape("/", asset.path)), "GET", {}});
+      routes.push_back({std::regex(regex_escape("/", asset.path)), "GET", {}, std::string("/").append(asset.path)});
     http.Get("/(.*)", [](const httplib::Request& req, httplib::Response& res) {
       std::string_view path = req.path;
       path.remove_prefix(1);
@@ -880,6 +878,12 @@ Service::Service(std::shared_ptr<const Models> models, ServerConfig config)
     : impl_(std::make_unique<Impl>(std::move(models), std::move(config))) {}
 
 Service::~Service() = default;
+
+std::vector<RouteDescription> Service::routes() const {
+  std::vector<RouteDescription> out;
+  for (const auto& r : impl_->routes) out.push_back({r.method, r.path});
+  return out;
+}
 
 namespace {
 

@@ -42,6 +42,12 @@ struct ServerConfig {
   std::size_t keep_alive_max_requests = 100;
 };
 
+// A route as web/openapi.json describes it: a method and an OpenAPI path template.
+struct RouteDescription {
+  std::string method;  // GET, POST, DELETE ...
+  std::string path;    // /verify, /subjects/{subject}
+};
+
 class Service {
  public:
   Service(std::shared_ptr<const Models> models, ServerConfig config);
@@ -57,6 +63,9 @@ class Service {
   void warm_up();
   // Stop accepting, answer 503 to new inference requests, let in-flight ones finish. Thread-safe.
   void shutdown();
+  // Every route of the route table (the API, the original route and the page's files), in registration
+  // order; OPTIONS preflights are answered on every path and are not listed.
+  std::vector<RouteDescription> routes() const;
 
   struct Impl;
 

@@ -1,5 +1,6 @@
 // Files of the browser page (issue 4) compiled into the binary, served under GET /<path>
-// ("index.html" also as "/"). The page must work offline, so nothing is fetched from elsewhere.
+// ("index.html" also as "/"). The page must work offline, so nothing is fetched from elsewhere. The API's
+// description, web/openapi.json, is served the same way at GET /openapi.json.
 #pragma once
 
 #include <span>

@@ -6,11 +6,11 @@
 //   FACEMATCH_SHARED           shared/ with faces/ (photos and pairs.csv)
 //   FACEMATCH_WEB_SCREENSHOTS  where each result's screenshot is saved
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { TIMEOUT_MS, startServer as startFacematch, stopServer } from "../serve.mjs";
 
 function env(name) {
   const value = process.env[name];
@@ -35,7 +35,6 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--no-first-run",
 ];
-const TIMEOUT_MS = 60_000;
 
 function face(name) {
   const file = path.join(FACES, name);
@@ -51,50 +50,8 @@ function assertPair(img1, img2, same) {
   assert.equal(found[2], same ? "1" : "0", `pairs.csv labels ${img1},${img2} as same=${found[2]}`);
 }
 
-async function startServer(extraArgs = [], extraEnv = {}) {
-  const proc = spawn(BIN, ["serve", "--port", "0", "--log-level", "warn", ...extraArgs], {
-    env: { ...process.env, OMP_NUM_THREADS: "1", ...extraEnv },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  proc.stderr.on("data", (d) => (stderr += d));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no 'facematch listening on' line in ${TIMEOUT_MS} ms; stderr:\n${stderr}`)), TIMEOUT_MS);
-    proc.stdout.on("data", (d) => {
-      stdout += d;
-      const m = /facematch listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1].replace(/\/$/, ""));
-      }
-    });
-    proc.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${BIN} serve exited (${code ?? signal}) before listening; stderr:\n${stderr}`));
-    });
-  });
-  // Inference requests get 503 until the warm-up inference has run, so wait for /readyz.
-  let exited = null;
-  proc.on("exit", (code, signal) => (exited = code ?? signal));
-  const deadline = Date.now() + TIMEOUT_MS;
-  for (;;) {
-    if (exited !== null) throw new Error(`${BIN} serve exited (${exited}) before it was ready; stderr:\n${stderr}`);
-    const r = await fetch(`${url}/readyz`).catch(() => null);
-    if (r && r.status === 200) break;
-    if (Date.now() > deadline) throw new Error(`${url}/readyz not 200 after ${TIMEOUT_MS} ms; stderr:\n${stderr}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  return { proc, url, stderr: () => stderr };
-}
-
-async function stopServer(server) {
-  if (!server || server.proc.exitCode !== null) return;
-  const exited = new Promise((res) => server.proc.on("exit", res));
-  server.proc.kill("SIGTERM");
-  await Promise.race([exited, new Promise((res) => setTimeout(res, 10_000))]);
-  if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
-}
+// The page tests' servers run the binary under test.
+const startServer = (extraArgs = [], extraEnv = {}) => startFacematch(BIN, extraArgs, extraEnv);
 
 let server;
 let browser;

@@ -30,23 +30,7 @@ command -v npm >/dev/null || skip "npm is not installed"
 [[ -x "$CHROMIUM" ]] || skip "$CHROMIUM is not installed (Debian package chromium)"
 
 DEPS="$BUILD/web-test"
-mkdir -p "$DEPS"
-# The release and asan presets may run this test at the same time.
-exec 9>"$DEPS/.install.lock"
-flock 9
-stamp="$DEPS/node_modules/.facematch-package-lock.sha256"
-lock_sum="$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_sum" ]]; then
-  cp "$HERE/package.json" "$HERE/package-lock.json" "$DEPS/"
-  echo "web test: npm ci in $DEPS" >&2
-  # playwright-core needs no install script, and it must not try to download a browser of its own.
-  (cd "$DEPS" && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >&2) || {
-    echo "web test: npm ci failed in $DEPS (is the npm registry reachable?)" >&2
-    exit 1
-  }
-  echo "$lock_sum" >"$stamp"
-fi
-flock -u 9
+"$ROOT/tests/npm-ci.sh" "$HERE" "$DEPS"
 
 export FACEMATCH_WEB_DEPS="$DEPS"
 export FACEMATCH_CHROMIUM="$CHROMIUM"
