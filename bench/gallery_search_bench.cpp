@@ -3,7 +3,7 @@
 //
 //   facematch_gallery_search_bench --descriptors build/gallery-accuracy/descriptors.csv
 //       [--size 10000 --size 100000 --size 1000000] [--hnsw-m 32] [--ef-construction 40]
-//       [--ef-search 16 --ef-search 32 ...] [--build-threads 2] [--gallery-faces 10000]
+//       [--ef-search 16 --ef-search 32 ...] [--build-threads 2] [--gallery-faces 10000] [--exact-only]
 //
 // The index holds random unit-norm 128-D vectors (seeded) with the real descriptors of the calibration
 // photos (tools/gallery-accuracy.sh writes them) spread among them; one photo of each identity is kept
@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
   std::vector<int> ef_search;
   int hnsw_m = 32, ef_construction = 40, build_threads = 2;
   std::size_t gallery_faces = 0;
+  bool exact_only = false;
   app.add_option("--descriptors", descriptors, "real descriptors (tools/gallery-accuracy.sh writes them)");
   app.add_option("--size", sizes, "faces in the index, one run each (default 10000, 100000, 1000000)");
   app.add_option("--hnsw-m", hnsw_m, "HNSW links per node")->check(CLI::Range(4, 128));
@@ -156,6 +157,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--gallery-faces", gallery_faces,
                  "also time Gallery::identify_embedding on this many faces");
+  app.add_flag("--exact-only", exact_only, "time the exact index only (no HNSW build)");
   CLI11_PARSE(app, argc, argv);
   if (sizes.empty()) sizes = {10'000, 100'000, 1'000'000};
   if (ef_search.empty()) ef_search = {16, 32, 64, 128};
@@ -209,6 +211,7 @@ int main(int argc, char** argv) {
                   fm::bench::median(slice(truth.ms, real_queries, n_queries)), percentile(truth.ms, 0.9));
       std::fflush(stdout);
 
+      if (exact_only) continue;
       omp_set_num_threads(build_threads);
       before = resident_mb();
       t = std::chrono::steady_clock::now();

@@ -169,9 +169,9 @@ FaceQuality quality_from_text(std::string_view text);
 // comparisons, so its false-match rate is about N x the per-comparison FAR.
 inline constexpr const char* kDefaultIdentifyOperatingPoint = "far1e-4";
 
-// Where exact search (a scan of every face) gets slower than about 15 ms per search on one core of the
-// machine measured in docs/gallery-search.md.
-inline constexpr std::size_t kDefaultApproximateSearchAboveFaces = 200'000;
+// Where exact search (a scan of every face) stops being small beside the face pipeline: about 30 ms per
+// search at 100k faces on the shared 2-core machine, against 1 s at 1M (docs/gallery-search.md).
+inline constexpr std::size_t kDefaultApproximateSearchAboveFaces = 100'000;
 
 struct GalleryOptions {
   // Enrolment, identify and verify analyse photos with this pipeline. Under FacePolicy::error several
@@ -185,11 +185,12 @@ struct GalleryOptions {
   // The built-in or file operating point identify uses when the call names none (resolve_operating_point).
   std::string identify_operating_point = kDefaultIdentifyOperatingPoint;
   // Above this many faces the index also keeps an approximate graph (faiss IndexHNSWFlat) and finds the
-  // nearest faces in it instead of scanning every face: the scan costs about 0.07 ms per 1,000 faces per
-  // search, so over 50 ms at 1M faces, while the graph answers in well under a millisecond with the same
-  // nearest faces for real probes (docs/gallery-search.md). The graph costs memory (about 1.6 x the
-  // descriptors again) and building time (minutes at 1M faces, paid once when the size is crossed or
-  // the gallery is loaded). Candidates are always ranked by their exact distance. 0: always exact.
+  // nearest faces in it instead of scanning every face: the scan grows with the gallery (0.7 ms at 10k
+  // faces, about 30 ms at 100k and 1 s at 1M once the descriptors no longer fit in the cache) while the
+  // graph answers in under a millisecond with the same nearest faces for real probes
+  // (docs/gallery-search.md). The graph costs memory (about 1.6 x the descriptors again) and building
+  // time (minutes at 100k faces on a busy 2-core machine, paid when the size is crossed or the gallery is
+  // loaded, with searches waiting). Candidates are always ranked by their exact distance. 0: always exact.
   std::size_t approximate_search_above_faces = kDefaultApproximateSearchAboveFaces;
   // The graph's search beam (faiss efSearch; at least the faces a search asks for).
   int approximate_search_beam = 64;
