@@ -513,6 +513,27 @@
   });
   gallery.refresh.addEventListener("click", loadSubjects);
 
+  // POSTs the chosen photo as multipart `img` with the button disabled meanwhile; the answer, or null
+  // after saying in `status` what went wrong.
+  async function sendPhoto(url, { file, button, status, missing, busy: busyText }) {
+    if (!file) {
+      setStatus(status, missing, true);
+      return null;
+    }
+    const body = new FormData();
+    body.append("img", file, file.name || "photo.jpg");
+    button.disabled = true;
+    setStatus(status, busyText, false);
+    try {
+      const r = await galleryFetch(url, { method: "POST", body });
+      if (r.ok) return r.data;
+      setStatus(status, r.message, true);
+      return null;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   gallery.enrolForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     const subject = gallery.enrolName.value.trim();
@@ -522,29 +543,19 @@
       gallery.enrolName.focus();
       return;
     }
-    const file = gallery.files.enrol;
-    if (!file) {
-      setStatus(gallery.enrolStatus, "Choose a photo to enrol first.", true);
-      return;
-    }
-    const body = new FormData();
-    body.append("img", file, file.name || "photo.jpg");
-    gallery.enrolButton.disabled = true;
-    setStatus(gallery.enrolStatus, "Enrolling…", false);
-    try {
-      const r = await galleryFetch(`subjects/${encodeURIComponent(subject)}/faces`, { method: "POST", body });
-      if (!r.ok) {
-        setStatus(gallery.enrolStatus, r.message, true);
-        return;
-      }
-      const extra = r.data.faces_in_photo > 1 ? ` (the largest of ${r.data.faces_in_photo} faces)` : "";
-      setStatus(gallery.enrolStatus, `Enrolled a face of ${r.data.subject}${extra}.`, false);
-      gallery.files.enrol = null;
-      gallery.enrolFileName.textContent = "";
-      await loadSubjects();
-    } finally {
-      gallery.enrolButton.disabled = false;
-    }
+    const data = await sendPhoto(`subjects/${encodeURIComponent(subject)}/faces`, {
+      file: gallery.files.enrol,
+      button: gallery.enrolButton,
+      status: gallery.enrolStatus,
+      missing: "Choose a photo to enrol first.",
+      busy: "Enrolling…",
+    });
+    if (!data) return;
+    const extra = data.faces_in_photo > 1 ? ` (the largest of ${data.faces_in_photo} faces)` : "";
+    setStatus(gallery.enrolStatus, `Enrolled a face of ${data.subject}${extra}.`, false);
+    gallery.files.enrol = null;
+    gallery.enrolFileName.textContent = "";
+    await loadSubjects();
   });
 
   function showIdentification(data) {
@@ -577,26 +588,17 @@
 
   gallery.identifyForm.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const file = gallery.files.identify;
     gallery.identifyResult.hidden = true;
-    if (!file) {
-      setStatus(gallery.identifyStatus, "Choose a photo to identify first.", true);
-      return;
-    }
-    const body = new FormData();
-    body.append("img", file, file.name || "photo.jpg");
-    gallery.identifyButton.disabled = true;
-    setStatus(gallery.identifyStatus, "Searching…", false);
-    try {
-      const r = await galleryFetch("identify", { method: "POST", body });
-      if (!r.ok) {
-        setStatus(gallery.identifyStatus, r.message, true);
-        return;
-      }
+    const data = await sendPhoto("identify", {
+      file: gallery.files.identify,
+      button: gallery.identifyButton,
+      status: gallery.identifyStatus,
+      missing: "Choose a photo to identify first.",
+      busy: "Searching…",
+    });
+    if (data) {
       setStatus(gallery.identifyStatus, "", false);
-      showIdentification(r.data);
-    } finally {
-      gallery.identifyButton.disabled = false;
+      showIdentification(data);
     }
   });
 

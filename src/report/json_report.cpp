@@ -125,4 +125,16 @@ nlohmann::json identification_json(const Identification& id) {
           {"gallery_faces", id.gallery_faces}};
 }
 
+nlohmann::json subject_summary_json(const SubjectSummary& subject) {
+  return {{"subject", subject.name}, {"faces", subject.faces}, {"created_at_ms", subject.created_at_ms}};
+}
+
+nlohmann::json subject_json(const SubjectRecord& subject) {
+  nlohmann::json faces = nlohmann::json::array();
+  for (const auto& f : subject.faces) faces.push_back(gallery_face_json(f));
+  return {{"subject", subject.summary.name},
+          {"created_at_ms", subject.summary.created_at_ms},
+          {"faces", std::move(faces)}};
+}
+
 }  // namespace facematch::report
