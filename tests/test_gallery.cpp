@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -278,6 +279,81 @@ TEST_P(GalleryTest, DescriptorsOfAnotherModelAreRefusedWithAdviceToReEnrol) {
   EXPECT_TRUE(g->verify_subject_embedding(analysis_of("obama_2.jpg").chosen_embedding(), "obama").verified);
   g->delete_subject("legacy");
   EXPECT_EQ(*g->identify_embedding(analysis_of("obama_2.jpg").chosen_embedding()).identified, "obama");
+}
+
+// Above GalleryOptions::approximate_search_above_faces the HNSW graph finds the nearest faces; on a
+// small gallery of real faces, crowded with near copies of them so that the graph has to rank close
+// neighbours, it answers what the exact scan answers, and never a face deleted by another replica.
+TEST_P(GalleryTest, ApproximateSearchAnswersAsExactSearch) {
+  const std::vector<std::pair<std::string, std::string>> enrolled = {
+      {"obama", "obama_1.jpg"},         {"biden", "biden_1.jpg"},      {"kit", "kit_harington_1.jpg"},
+      {"alex", "alex_lacamoire_1.jpg"}, {"rose", "rose_leslie_1.jpg"}, {"hugh", "hugh_laurie_1.jpg"},
+      {"kate", "kate_siegel.jpg"},      {"paul", "paul_rudd.jpg"},     {"shea", "shea_whigham.jpg"}};
+  const std::vector<std::string> probes = {
+      "obama_2.jpg",          "obama_3.jpg",          "biden_2.jpg",           "kit_harington_2.jpg",
+      "kit_harington_3.jpg",  "alex_lacamoire_2.jpg", "alex_lacamoire_3.png",  "rose_leslie_2.jpg",
+      "hugh_laurie_cmyk.jpg", "glasses_woman.jpg",    "lin_manuel_miranda.png"};
+  GalleryOptions exact_options;
+  exact_options.approximate_search_above_faces = 0;
+  auto exact = std::make_unique<Gallery>(open_gallery_store(location), verifier(), exact_options);
+  GalleryOptions approximate_options;
+  approximate_options.approximate_search_above_faces = 100;
+  approximate_options.approximate_search_beam = 32;
+  auto approximate = std::make_unique<Gallery>(open_gallery_store(location), verifier(), approximate_options);
+
+  for (const auto& [subject, photo] : enrolled) exact->enrol_analysis(subject, analysis_of(photo));
+  EXPECT_FALSE(approximate->approximate_search()) << "9 faces are below the threshold";
+  // 40 near copies of each enrolled face (distance about 0.55 to it, as close as another photo of the
+  // same person), seeded, stored as other subjects.
+  std::mt19937 rng(13);
+  std::normal_distribution<float> noise(0.f, 0.05f);
+  for (const auto& [subject, photo] : enrolled) {
+    FaceRecord r;
+    r.descriptor = analysis_of(photo).chosen_embedding();
+    const auto original = r.descriptor.values;
+    for (int i = 0; i < 40; ++i) {
+      r.subject = "near_" + subject + "_" + std::to_string(i);
+      for (std::size_t d = 0; d < original.size(); ++d) r.descriptor.values[d] = original[d] + noise(rng);
+      exact->store().add_face(r);
+    }
+  }
+  EXPECT_TRUE(approximate->approximate_search());
+  EXPECT_FALSE(exact->approximate_search());
+
+  const auto compare_all = [&](const std::string& when) {
+    std::size_t same_top5 = 0, compared = 0;
+    for (const auto& photo : probes) {
+      const auto& probe = analysis_of(photo).chosen_embedding();
+      const auto a = exact->identify_embedding(probe, top(5));
+      const auto b = approximate->identify_embedding(probe, top(5));
+      EXPECT_EQ(a.gallery_faces, b.gallery_faces);
+      ASSERT_FALSE(b.candidates.empty()) << photo;
+      EXPECT_EQ(a.candidates[0].subject, b.candidates[0].subject) << photo << " " << when;
+      EXPECT_EQ(a.candidates[0].distance, b.candidates[0].distance) << photo << " " << when;
+      EXPECT_EQ(a.identified, b.identified) << photo << " " << when;
+      for (std::size_t i = 0; i < a.candidates.size() && i < b.candidates.size(); ++i, ++compared)
+        same_top5 += a.candidates[i].subject == b.candidates[i].subject;
+    }
+    // HNSW is approximate: the lower ranks may differ now and then, the decision never.
+    EXPECT_GE(same_top5, compared * 95 / 100) << when;
+  };
+  compare_all("after enrolment");
+  const auto obama = approximate->identify_embedding(analysis_of("obama_2.jpg").chosen_embedding());
+  ASSERT_EQ(obama.identified, std::optional<std::string>("obama"));
+
+  // Deleted through the other gallery: the graph keeps the rows but never answers them.
+  EXPECT_EQ(exact->delete_subject("obama"), 1u);
+  for (int i = 0; i < 40; i += 2) exact->delete_subject("near_obama_" + std::to_string(i));
+  compare_all("after deletions");
+  for (const auto& c :
+       approximate->identify_embedding(analysis_of("obama_2.jpg").chosen_embedding(), top(50)).candidates)
+    EXPECT_NE(c.subject, "obama");
+  EXPECT_TRUE(approximate->approximate_search());
+  // Below the threshold again the gallery searches exactly.
+  for (const auto& [subject, photo] : enrolled)
+    for (int i = 0; i < 40; ++i) exact->delete_subject("near_" + subject + "_" + std::to_string(i));
+  EXPECT_FALSE(approximate->approximate_search());
+  compare_all("back to exact");
 }
 
 }  // namespace

@@ -242,10 +242,20 @@
       case "bad_request":
         title = "The server did not accept the request.";
         break;
+      case "not_found":
+        title = "Not found on the server.";
+        break;
+      case "unavailable":
+        title = "The gallery's database cannot be used right now. Try again later.";
+        break;
       default:
         title = `Something went wrong on the server (HTTP ${status}).`;
     }
     return { title, field, note };
+  }
+
+  function authHeaders() {
+    return keyInput.value ? { Authorization: `Bearer ${keyInput.value}` } : {};
   }
 
   function showError(title, detail) {
@@ -341,8 +351,7 @@
     for (const el of form.querySelectorAll(".option-grid select, #opt-threshold")) {
       if (el.value !== "") body.append(el.name, el.value);
     }
-    const headers = {};
-    if (keyInput.value) headers.Authorization = `Bearer ${keyInput.value}`;
+    const headers = authHeaders();
 
     compareButton.disabled = true;
     busy.hidden = false;
@@ -381,6 +390,211 @@
     } finally {
       compareButton.disabled = false;
       busy.hidden = true;
+    }
+  });
+
+  // ---- Gallery panel: POST subjects/{name}/faces, GET subjects, DELETE subjects/{name}, POST identify.
+  const gallery = {
+    panel: document.getElementById("gallery"),
+    enrolForm: document.getElementById("enrol-form"),
+    enrolName: document.getElementById("enrol-name"),
+    enrolFile: document.getElementById("enrol-file"),
+    enrolFileName: document.getElementById("enrol-file-name"),
+    enrolButton: document.getElementById("enrol"),
+    enrolStatus: document.getElementById("enrol-status"),
+    identifyForm: document.getElementById("identify-form"),
+    identifyFile: document.getElementById("identify-file"),
+    identifyFileName: document.getElementById("identify-file-name"),
+    identifyButton: document.getElementById("identify"),
+    identifyStatus: document.getElementById("identify-status"),
+    identifyResult: document.getElementById("identify-result"),
+    subjects: document.getElementById("subjects"),
+    subjectsTotal: document.getElementById("subjects-total"),
+    subjectsStatus: document.getElementById("subjects-status"),
+    refresh: document.getElementById("subjects-refresh"),
+    files: { enrol: null, identify: null },
+  };
+  // The server's rule for names (valid_subject_name): checked here too, so a typo costs no upload.
+  const SUBJECT_NAME = /^[A-Za-z0-9_\-@][A-Za-z0-9_.\-@]{0,127}$/;
+
+  function setStatus(el, text, problem) {
+    el.textContent = text || "";
+    if (problem) el.dataset.problem = "";
+    else delete el.dataset.problem;
+  }
+
+  // One gallery request: the parsed answer, or a sentence for people on failure.
+  async function galleryFetch(url, init) {
+    let response;
+    try {
+      response = await fetch(url, { ...init, headers: authHeaders() });
+    } catch (_) {
+      return { ok: false, message: "Could not reach the facematch server." };
+    }
+    if (response.status === 204) return { ok: true, data: null };
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    if (response.ok && data) return { ok: true, data };
+    const err = (data && data.error) || {};
+    const { title } = explain(response.status, err.code || "internal", err.message || "");
+    return { ok: false, message: err.message ? `${title} Server said: ${err.message}` : title };
+  }
+
+  function pickInto(input, which, nameEl, statusEl) {
+    input.addEventListener("change", () => {
+      if (input.files && input.files.length) {
+        const file = input.files[0];
+        gallery.files[which] = file;
+        nameEl.textContent = `${file.name || "photo"} (${formatBytes(file.size)})`;
+        setStatus(statusEl, "", false);
+      }
+      input.value = "";
+    });
+  }
+  pickInto(gallery.enrolFile, "enrol", gallery.enrolFileName, gallery.enrolStatus);
+  pickInto(gallery.identifyFile, "identify", gallery.identifyFileName, gallery.identifyStatus);
+
+  async function loadSubjects() {
+    const r = await galleryFetch("subjects?limit=100", { method: "GET" });
+    gallery.subjects.replaceChildren();
+    if (!r.ok) {
+      gallery.subjectsTotal.textContent = "";
+      setStatus(gallery.subjectsStatus, r.message, true);
+      return;
+    }
+    const { subjects, total } = r.data;
+    gallery.subjectsTotal.textContent = `(${total})`;
+    for (const s of subjects) {
+      const li = document.createElement("li");
+      li.dataset.subject = s.subject;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = s.subject;
+      const faces = document.createElement("span");
+      faces.className = "faces";
+      faces.textContent = s.faces === 1 ? " 1 face" : ` ${s.faces} faces`;
+      name.append(faces);
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary";
+      remove.textContent = "Delete";
+      remove.setAttribute("aria-label", `Delete ${s.subject}`);
+      remove.addEventListener("click", () => deleteSubject(s.subject, remove));
+      li.append(name, remove);
+      gallery.subjects.append(li);
+    }
+    const more = total > subjects.length ? ` Showing the first ${subjects.length}.` : "";
+    setStatus(gallery.subjectsStatus, total === 0 ? "Nobody is enrolled yet." : more.trim(), false);
+  }
+
+  async function deleteSubject(subject, button) {
+    if (!window.confirm(`Delete ${subject} and every face enrolled under that name?`)) return;
+    button.disabled = true;
+    const r = await galleryFetch(`subjects/${encodeURIComponent(subject)}`, { method: "DELETE" });
+    if (!r.ok) {
+      button.disabled = false;
+      setStatus(gallery.subjectsStatus, r.message, true);
+      return;
+    }
+    await loadSubjects();
+    setStatus(gallery.subjectsStatus, `Deleted ${subject}.`, false);
+  }
+
+  gallery.panel.addEventListener("toggle", () => {
+    if (gallery.panel.open) loadSubjects();
+  });
+  gallery.refresh.addEventListener("click", loadSubjects);
+
+  // POSTs the chosen photo as multipart `img` with the button disabled meanwhile; the answer, or null
+  // after saying in `status` what went wrong.
+  async function sendPhoto(url, { file, button, status, missing, busy: busyText }) {
+    if (!file) {
+      setStatus(status, missing, true);
+      return null;
+    }
+    const body = new FormData();
+    body.append("img", file, file.name || "photo.jpg");
+    button.disabled = true;
+    setStatus(status, busyText, false);
+    try {
+      const r = await galleryFetch(url, { method: "POST", body });
+      if (r.ok) return r.data;
+      setStatus(status, r.message, true);
+      return null;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  gallery.enrolForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const subject = gallery.enrolName.value.trim();
+    if (!SUBJECT_NAME.test(subject)) {
+      setStatus(gallery.enrolStatus,
+        "Enter a name of letters, digits and _ - . @ (up to 128, not starting with a dot).", true);
+      gallery.enrolName.focus();
+      return;
+    }
+    const data = await sendPhoto(`subjects/${encodeURIComponent(subject)}/faces`, {
+      file: gallery.files.enrol,
+      button: gallery.enrolButton,
+      status: gallery.enrolStatus,
+      missing: "Choose a photo to enrol first.",
+      busy: "Enrolling…",
+    });
+    if (!data) return;
+    const extra = data.faces_in_photo > 1 ? ` (the largest of ${data.faces_in_photo} faces)` : "";
+    setStatus(gallery.enrolStatus, `Enrolled a face of ${data.subject}${extra}.`, false);
+    gallery.files.enrol = null;
+    gallery.enrolFileName.textContent = "";
+    await loadSubjects();
+  });
+
+  function showIdentification(data) {
+    const box = gallery.identifyResult;
+    const yes = typeof data.identified === "string";
+    box.dataset.verdict = yes ? "yes" : "no";
+    box.querySelector(".identify-verdict").textContent = yes
+      ? `This is ${data.identified}.`
+      : data.candidates.length ? "Nobody enrolled matches." : "Nobody is enrolled yet.";
+    const list = box.querySelector(".candidates");
+    list.replaceChildren();
+    for (const c of data.candidates) {
+      const li = document.createElement("li");
+      li.textContent = `${c.subject} `;
+      if (yes && c.subject === data.identified) li.dataset.identified = "";
+      const d = document.createElement("span");
+      d.className = "distance";
+      d.textContent = `distance ${fmt(c.distance, 3)}, similarity ${Math.round(100 * c.similarity)}%`;
+      li.append(d);
+      list.append(li);
+    }
+    const point = data.operating_point && data.operating_point.name;
+    box.querySelector(".identify-note").textContent =
+      `Same person when the distance is below ${fmt(data.threshold, 3)}` +
+      (point && point !== "custom" ? ` (operating point ${point})` : "") +
+      `; searched ${data.gallery_size} ${data.gallery_size === 1 ? "person" : "people"}, ` +
+      `${data.gallery_faces} ${data.gallery_faces === 1 ? "face" : "faces"}.`;
+    box.hidden = false;
+  }
+
+  gallery.identifyForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    gallery.identifyResult.hidden = true;
+    const data = await sendPhoto("identify", {
+      file: gallery.files.identify,
+      button: gallery.identifyButton,
+      status: gallery.identifyStatus,
+      missing: "Choose a photo to identify first.",
+      busy: "Searching…",
+    });
+    if (data) {
+      setStatus(gallery.identifyStatus, "", false);
+      showIdentification(data);
     }
   });
 

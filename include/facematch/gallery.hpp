@@ -169,6 +169,10 @@ FaceQuality quality_from_text(std::string_view text);
 // comparisons, so its false-match rate is about N x the per-comparison FAR.
 inline constexpr const char* kDefaultIdentifyOperatingPoint = "far1e-4";
 
+// Where exact search (a scan of every face) stops being small beside the face pipeline: about 30 ms per
+// search at 100k faces on the shared 2-core machine, against 1 s at 1M (docs/gallery-search.md).
+inline constexpr std::size_t kDefaultApproximateSearchAboveFaces = 100'000;
+
 struct GalleryOptions {
   // Enrolment, identify and verify analyse photos with this pipeline. Under FacePolicy::error several
   // faces are refused; under every other policy the largest face is enrolled or searched.
@@ -180,6 +184,16 @@ struct GalleryOptions {
   double verify_threshold = kDefaultThreshold;
   // The built-in or file operating point identify uses when the call names none (resolve_operating_point).
   std::string identify_operating_point = kDefaultIdentifyOperatingPoint;
+  // Above this many faces the index also keeps an approximate graph (faiss IndexHNSWFlat) and finds the
+  // nearest faces in it instead of scanning every face: the scan grows with the gallery (0.7 ms at 10k
+  // faces, about 30 ms at 100k and 1 s at 1M once the descriptors no longer fit in the cache) while the
+  // graph answers in under a millisecond with the same nearest faces for real probes
+  // (docs/gallery-search.md). The graph costs memory (about 1.6 x the descriptors again) and building
+  // time (minutes at 100k faces on a busy 2-core machine, paid when the size is crossed or the gallery is
+  // loaded, with searches waiting). Candidates are always ranked by their exact distance. 0: always exact.
+  std::size_t approximate_search_above_faces = kDefaultApproximateSearchAboveFaces;
+  // The graph's search beam (faiss efSearch; at least the faces a search asks for).
+  int approximate_search_beam = 64;
 };
 
 struct EnrolResult {
@@ -231,7 +245,8 @@ struct SubjectVerification {
   ImageAnalysis probe;
 };
 
-// The store's rows in memory: exact L2 search (faiss IndexFlatL2 behind an id map). Thread-safe: many
+// The store's rows in memory: exact L2 search (faiss IndexFlatL2 behind an id map), with an HNSW graph in
+// front of it above GalleryOptions::approximate_search_above_faces. Thread-safe: many
 // searches run at once; a write or a catch-up takes the index exclusively for its update only.
 // Every search first compares the store's current_seq() with the index's and catches up when it moved,
 // so a deletion acknowledged by any process is never answered afterwards.
@@ -284,6 +299,8 @@ class Gallery {
 
   std::size_t subject_count();  // in the index, after a sync
   std::size_t face_count();
+  // True when searches use the approximate graph (GalleryOptions::approximate_search_above_faces).
+  bool approximate_search();
   const GalleryOptions& options() const { return options_; }
   GalleryStore& store() { return *store_; }
 

@@ -73,11 +73,7 @@ int run_list(GalleryArgs& a) {
     const auto page = store->list_subjects(after, 1000);
     for (const auto& s : page.subjects) {
       if (a.common.json)
-        std::cout << nlohmann::json{{"subject", s.name},
-                                    {"faces", s.faces},
-                                    {"created_at_ms", s.created_at_ms}}
-                         .dump()
-                  << '\n';
+        std::cout << report::subject_summary_json(s).dump() << '\n';
       else
         std::printf("%s  %zu face(s)  since %s\n", s.name.c_str(), s.faces,
                     time_text(s.created_at_ms).c_str());
@@ -93,13 +89,7 @@ int run_show(GalleryArgs& a, const std::string& subject) {
   const auto s = open_gallery_store(a.gallery)->get_subject(subject);
   if (!s) throw Error(ErrorCode::not_found, "subject '" + subject + "' is not enrolled in " + a.gallery);
   if (a.common.json) {
-    nlohmann::json faces = nlohmann::json::array();
-    for (const auto& f : s->faces) faces.push_back(report::gallery_face_json(f));
-    std::cout << nlohmann::json{{"subject", subject},
-                                {"created_at_ms", s->summary.created_at_ms},
-                                {"faces", faces}}
-                     .dump(2)
-              << '\n';
+    std::cout << report::subject_json(*s).dump(2) << '\n';
     return 0;
   }
   std::printf("%s: %zu face(s)\n", subject.c_str(), s->faces.size());

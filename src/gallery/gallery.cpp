@@ -2,6 +2,7 @@
 #include "facematch/gallery.hpp"
 
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/impl/IDSelector.h>
 
@@ -41,13 +42,67 @@ struct Gallery::Index {
     std::string subject, model;
   };
   std::unordered_map<FaceId, Foreign> foreign;
+  // Above `approximate_above` faces: an HNSW graph over the same descriptors finds the nearest faces.
+  // It cannot remove rows, so a deleted face's row stays (searches skip it) until the stale rows are
+  // half of the graph, which is then rebuilt.
+  std::size_t approximate_above = 0;  // 0: never
+  int beam = 64;
+  std::unique_ptr<faiss::IndexHNSWFlat> graph;
+  std::vector<FaceId> graph_faces;  // graph row -> face id
+  std::size_t graph_stale = 0;      // rows of deleted faces
 
   void clear() {
     faiss.reset();
+    graph.reset();
+    graph_faces.clear();
+    graph_stale = 0;
     dimension = 0;
     faces.clear();
     subjects.clear();
     foreign.clear();
+  }
+
+  // Keeps the graph in step with the flat index after an add or a removal.
+  void follow_size() {
+    const bool wanted = approximate_above > 0 && faces.size() > approximate_above;
+    if (!wanted || (graph && 2 * graph_stale > graph_faces.size())) {
+      graph.reset();
+      graph_faces.clear();
+      graph_stale = 0;
+    }
+    if (!wanted || graph) return;
+    graph = std::make_unique<faiss::IndexHNSWFlat>(dimension, kGraphLinks);
+    const auto& flat = static_cast<const faiss::IndexFlat&>(*faiss->index);
+    graph->add(faiss->ntotal, flat.get_xb());
+    graph_faces.assign(faiss->id_map.begin(), faiss->id_map.end());
+  }
+  static constexpr int kGraphLinks = 32;  // HNSW M (docs/gallery-search.md)
+
+  std::size_t searchable_rows() const {
+    return graph ? graph_faces.size() : static_cast<std::size_t>(faiss->ntotal);
+  }
+
+  // The ids of (about) the k faces nearest to `probe`: exact from the flat index, approximate from the
+  // graph, which may also hold rows of deleted faces (left out, so fewer than k may come back).
+  std::vector<FaceId> nearest(const float* probe, idx_t k) const {
+    std::vector<float> distances(static_cast<std::size_t>(k));
+    std::vector<idx_t> rows(static_cast<std::size_t>(k));
+    std::vector<FaceId> found;
+    if (!graph) {
+      faiss->search(1, probe, k, distances.data(), rows.data());
+      for (const auto r : rows)
+        if (r >= 0) found.push_back(r);
+      return found;
+    }
+    faiss::SearchParametersHNSW params;
+    params.efSearch = std::max(beam, static_cast<int>(k));
+    graph->search(1, probe, k, distances.data(), rows.data(), &params);
+    for (const auto r : rows) {
+      if (r < 0) continue;
+      const FaceId id = graph_faces[static_cast<std::size_t>(r)];
+      if (faces.contains(id)) found.push_back(id);
+    }
+    return found;
   }
 
   void remove(const std::vector<FaceId>& ids) {
@@ -68,6 +123,8 @@ struct Gallery::Index {
     if (!gone.empty() && faiss) {
       faiss::IDSelectorBatch selector(gone.size(), gone.data());
       faiss->remove_ids(selector);
+      if (graph) graph_stale += gone.size();
+      follow_size();
     }
   }
 
@@ -91,7 +148,13 @@ struct Gallery::Index {
       faces[r.id] = {r.subject, r.label};
       subjects[r.subject].insert(r.id);
     }
-    if (!ids.empty()) faiss->add_with_ids(static_cast<idx_t>(ids.size()), values.data(), ids.data());
+    if (ids.empty()) return;
+    faiss->add_with_ids(static_cast<idx_t>(ids.size()), values.data(), ids.data());
+    if (graph) {
+      graph->add(static_cast<idx_t>(ids.size()), values.data());
+      graph_faces.insert(graph_faces.end(), ids.begin(), ids.end());
+    }
+    follow_size();
   }
 
   Embedding descriptor(FaceId id) const {
@@ -154,6 +217,10 @@ Gallery::Gallery(std::unique_ptr<GalleryStore> store, const Verifier& verifier, 
       options_(std::move(options)),
       index_(std::make_unique<Index>()) {
   if (!store_) throw Error(ErrorCode::invalid_argument, "a gallery needs a store");
+  if (options_.approximate_search_beam < 1)
+    throw Error(ErrorCode::invalid_argument, "the approximate search beam must be at least 1");
+  index_->approximate_above = options_.approximate_search_above_faces;
+  index_->beam = options_.approximate_search_beam;
 }
 
 Gallery::~Gallery() = default;
@@ -275,18 +342,14 @@ void Gallery::search(const Embedding& probe, std::size_t top_k, Identification& 
     throw Error(ErrorCode::invalid_argument,
                 "the probe's descriptor (model '" + probe.model + "') cannot be compared with the gallery's");
   // The k nearest faces may belong to fewer than top_k subjects; widen until they do or all are seen.
-  const auto total = index.faiss->ntotal;
+  const auto total = static_cast<idx_t>(index.searchable_rows());
   auto k = std::min<idx_t>(total, static_cast<idx_t>(top_k) * 4);
   std::vector<std::string> order;
   for (;;) {
-    std::vector<float> distances(static_cast<std::size_t>(k));
-    std::vector<idx_t> labels(static_cast<std::size_t>(k));
-    index.faiss->search(1, probe.values.data(), k, distances.data(), labels.data());
     order.clear();
     std::set<std::string> seen;
-    for (const auto l : labels) {
-      if (l < 0) continue;
-      const auto& subject = index.faces.at(l).subject;
+    for (const auto face : index.nearest(probe.values.data(), k)) {
+      const auto& subject = index.faces.at(face).subject;
       if (seen.insert(subject).second) order.push_back(subject);
     }
     if (order.size() >= top_k || k == total) break;
@@ -387,6 +450,12 @@ std::size_t Gallery::subject_count() {
   sync();
   std::shared_lock lock(index_->mutex);
   return index_->subjects.size();
+}
+
+bool Gallery::approximate_search() {
+  sync();
+  std::shared_lock lock(index_->mutex);
+  return index_->graph != nullptr;
 }
 
 std::size_t Gallery::face_count() {

@@ -40,6 +40,7 @@
 
 #include "facematch/error.hpp"
 #include "facematch/gallery.hpp"
+#include "gallery/face_rows.hpp"
 
 namespace facematch {
 namespace {
@@ -87,9 +88,7 @@ struct Sql {
   std::vector<Oid> types;
 };
 
-const char* const kFaceColumns =
-    "f.id, s.name, f.model, f.descriptor, f.box_x, f.box_y, f.box_w, f.box_h, f.score, f.quality, "
-    "f.enrolled_at_ms, f.label, f.seq";
+using gallery_rows::kFaceColumns;
 
 std::string face_query(const char* where) {
   std::string s = "SELECT ";
@@ -606,20 +605,16 @@ class PostgresStore final : public GalleryStore {
 
   // ---- rows ------------------------------------------------------------------------------------
 
-  static FaceRecord face_from_row(const Result& r, int i) {
-    FaceRecord f;
-    f.id = r.int64(i, 0);
-    f.subject = r.bytes(i, 1);
-    f.descriptor.model = r.bytes(i, 2);
-    f.descriptor.values = descriptor_from_blob(r.bytes(i, 3));
-    f.box = {r.float8(i, 4), r.float8(i, 5), r.float8(i, 6), r.float8(i, 7),
-             static_cast<float>(r.float8(i, 8))};
-    f.quality = quality_from_text(r.bytes(i, 9));
-    f.enrolled_at_ms = r.int64(i, 10);
-    if (!r.null(i, 11)) f.label = r.bytes(i, 11);
-    f.seq = r.int64(i, 12);
-    return f;
-  }
+  // Row i of `r` as gallery_rows::face_from_row reads rows.
+  struct RowOf {
+    const Result& r;
+    int i;
+    std::string text(int c) const { return r.bytes(i, c); }
+    double real(int c) const { return r.float8(i, c); }
+    std::int64_t int64(int c) const { return r.int64(i, c); }
+    bool null(int c) const { return r.null(i, c); }
+  };
+  static FaceRecord face_from_row(const Result& r, int i) { return gallery_rows::face_from_row(RowOf{r, i}); }
 
   ChangeSet changes(std::optional<ChangeSeq> since) {
     return snapshot([&](Connection& c) {

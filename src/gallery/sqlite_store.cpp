@@ -18,6 +18,7 @@
 
 #include "facematch/error.hpp"
 #include "facematch/gallery.hpp"
+#include "gallery/face_rows.hpp"
 
 namespace facematch {
 namespace {
@@ -50,9 +51,7 @@ const std::vector<std::vector<const char*>>& migrations() {
   return m;
 }
 
-const char* const kFaceColumns =
-    "f.id, s.name, f.model, f.descriptor, f.box_x, f.box_y, f.box_w, f.box_h, f.score, f.quality, "
-    "f.enrolled_at_ms, f.label, f.seq";
+using gallery_rows::kFaceColumns;
 
 class SqliteStore final : public GalleryStore {
  public:
@@ -445,19 +444,7 @@ class SqliteStore final : public GalleryStore {
     return read_seq();
   }
 
-  FaceRecord face_from_row(const Statement& q) {
-    FaceRecord f;
-    f.id = q.int64(0);
-    f.subject = q.text(1);
-    f.descriptor.model = q.text(2);
-    f.descriptor.values = descriptor_from_blob(q.text(3));
-    f.box = {q.real(4), q.real(5), q.real(6), q.real(7), static_cast<float>(q.real(8))};
-    f.quality = quality_from_text(q.text(9));
-    f.enrolled_at_ms = q.int64(10);
-    if (!q.null(11)) f.label = q.text(11);
-    f.seq = q.int64(12);
-    return f;
-  }
+  static FaceRecord face_from_row(const Statement& q) { return gallery_rows::face_from_row(q); }
 
   ChangeSet changes(std::optional<ChangeSeq> since) {
     std::lock_guard lock(mutex_);

@@ -169,4 +169,16 @@ nlohmann::json error_json(const Error& error) {
   return error_json(to_string(error.code()), error.what(), error.image());
 }
 
+nlohmann::json subject_summary_json(const SubjectSummary& subject) {
+  return {{"subject", subject.name}, {"faces", subject.faces}, {"created_at_ms", subject.created_at_ms}};
+}
+
+nlohmann::json subject_json(const SubjectRecord& subject) {
+  nlohmann::json faces = nlohmann::json::array();
+  for (const auto& f : subject.faces) faces.push_back(gallery_face_json(f));
+  return {{"subject", subject.summary.name},
+          {"created_at_ms", subject.summary.created_at_ms},
+          {"faces", std::move(faces)}};
+}
+
 }  // namespace facematch::report

@@ -51,6 +51,10 @@ nlohmann::json gallery_face_json(const FaceRecord& face);
 // An identification: candidates[] (subject, face_id, label, distance, similarity), identified (or
 // null), threshold, operating_point {name, source}, gallery_size, gallery_faces.
 nlohmann::json identification_json(const Identification& id);
+// A subject of a listing: subject, faces (how many), created_at_ms.
+nlohmann::json subject_summary_json(const SubjectSummary& subject);
+// An enrolled subject: subject, created_at_ms, faces[] (gallery_face_json).
+nlohmann::json subject_json(const SubjectRecord& subject);
 
 // {"error": {"code", "message", "image"?}}: the one error shape of the CLI and the service; "image"
 // names the image at fault when there is one.

@@ -363,12 +363,18 @@ VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_byt
   return r;
 }
 
-std::size_t parse_top_k(std::string_view text) {
-  std::size_t value = 0;
+std::int64_t parse_whole_number(std::string_view text, std::int64_t min, std::int64_t max,
+                                const std::string& refusal) {
+  std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 1000)
-    throw bad_request("'top_k' must be a whole number from 1 to 1000");
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    throw bad_request(refusal);
   return value;
+}
+
+std::size_t parse_top_k(std::string_view text) {
+  return static_cast<std::size_t>(
+      parse_whole_number(text, 1, 1000, "'top_k' must be a whole number from 1 to 1000"));
 }
 
 GalleryRequest parse_gallery_json(std::string_view body, std::size_t max_image_bytes) {

@@ -78,6 +78,10 @@ VerifyRequest parse_verify_json(std::string_view body, std::size_t max_image_byt
 
 // {"img": "<base64>", "label"?, "top_k"?, "operating_point"?, "threshold"?, "face_policy"?, "min_quality"?}
 GalleryRequest parse_gallery_json(std::string_view body, std::size_t max_image_bytes);
+// A decimal whole number from `min` to `max` and nothing else (no sign, space or fraction), else
+// bad_request(refusal): form fields, query parameters and path segments.
+std::int64_t parse_whole_number(std::string_view text, std::int64_t min, std::int64_t max,
+                                const std::string& refusal);
 // The multipart twins of top_k: a decimal count from 1 to 1000.
 std::size_t parse_top_k(std::string_view text);
 

@@ -498,18 +498,15 @@ struct Service::Impl {
   }
 
   void list_subjects(const httplib::Request& req, httplib::Response& res) {
-    std::size_t limit = 100;
-    if (req.has_param("limit")) {
-      const auto text = req.get_param_value("limit");
-      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-      if (ec != std::errc() || end != text.data() + text.size() || limit < 1 || limit > 1000)
-        throw bad_request("'limit' must be a whole number from 1 to 1000");
-    }
+    const std::size_t limit =
+        req.has_param("limit")
+            ? static_cast<std::size_t>(parse_whole_number(req.get_param_value("limit"), 1, 1000,
+                                                          "'limit' must be a whole number from 1 to 1000"))
+            : 100;
     const auto after = req.has_param("after") ? req.get_param_value("after") : std::string();
     const auto page = the_gallery().list_subjects(after, limit);
     json subjects = json::array();
-    for (const auto& s : page.subjects)
-      subjects.push_back({{"subject", s.name}, {"faces", s.faces}, {"created_at_ms", s.created_at_ms}});
+    for (const auto& s : page.subjects) subjects.push_back(report::subject_summary_json(s));
     send_json(res, 200,
               {{"subjects", std::move(subjects)},
                {"total", page.total_subjects},
@@ -519,12 +516,7 @@ struct Service::Impl {
   void get_subject(httplib::Response& res, const std::string& name) {
     const auto s = the_gallery().subject(name);
     if (!s) throw HttpError(404, "not_found", "subject '" + name + "' is not enrolled");
-    json faces = json::array();
-    for (const auto& f : s->faces) faces.push_back(report::gallery_face_json(f));
-    send_json(res, 200,
-              {{"subject", s->summary.name},
-               {"created_at_ms", s->summary.created_at_ms},
-               {"faces", std::move(faces)}});
+    send_json(res, 200, report::subject_json(*s));
   }
 
   void delete_subject(httplib::Response& res, const std::string& name) {
@@ -534,10 +526,8 @@ struct Service::Impl {
   }
 
   void delete_face(httplib::Response& res, const std::string& name, const std::string& id_text) {
-    FaceId id = 0;
-    const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-    if (ec != std::errc() || end != id_text.data() + id_text.size() || id < 1)
-      throw bad_request("a face id is a positive whole number");
+    const FaceId id = parse_whole_number(id_text, 1, std::numeric_limits<FaceId>::max(),
+                                         "a face id is a positive whole number");
     if (!the_gallery().delete_face(name, id))
       throw HttpError(404, "not_found", "subject '" + name + "' has no face " + id_text);
     res.status = 204;

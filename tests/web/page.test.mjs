@@ -7,6 +7,7 @@
 //   FACEMATCH_WEB_SCREENSHOTS  where each result's screenshot is saved
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -462,5 +463,82 @@ test("the original API still answers on the same server: POST / with truth and c
     assert.equal(a.status, 200);
     assert.equal(a.cors, "*");
   }
+  checkClean();
+});
+
+test("gallery: enrol two people, identify a photo among them, delete one", async (t) => {
+  assertPair("obama_1.jpg", "obama_2.jpg", true);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "facematch-web-gallery-"));
+  const withGallery = await startServer(["--gallery", path.join(dir, "gallery.sqlite")]);
+  t.after(async () => {
+    await stopServer(withGallery);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const { page, checkClean } = await openPage(t, { base: withGallery.url });
+  // The panel asks the server for nothing until it is opened.
+  await page.locator("#gallery summary").click();
+  await page.waitForFunction(() => document.getElementById("subjects-status").textContent === "Nobody is enrolled yet.");
+
+  for (const [name, photo] of [["obama", "obama_1.jpg"], ["biden", "biden_1.jpg"]]) {
+    await page.getByLabel("Name", { exact: true }).fill(name);
+    await page.getByLabel("Choose a photo to enrol").setInputFiles(face(photo));
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === `/subjects/${name}/faces`),
+      page.getByRole("button", { name: "Enrol", exact: true }).click(),
+    ]);
+    assert.equal(response.status(), 201, await response.text());
+    await page.waitForFunction((n) => document.querySelector(`#subjects li[data-subject="${n}"]`), name);
+    assert.equal(await text(page, "#enrol-status"), `Enrolled a face of ${name}.`);
+  }
+  assert.equal(await text(page, "#subjects-total"), "(2)");
+  assert.deepEqual(await page.locator("#subjects li .name").allInnerTexts(), ["biden 1 face", "obama 1 face"]);
+
+  const identify = async (photo) => {
+    await page.getByLabel("Choose a photo to identify").setInputFiles(face(photo));
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === "/identify"),
+      page.getByRole("button", { name: "Identify", exact: true }).click(),
+    ]);
+    assert.equal(response.status(), 200);
+    const body = await response.json();
+    await page.waitForFunction(() => !document.getElementById("identify-result").hidden);
+    return { body, shown: (await page.locator(".candidates li").allInnerTexts()).map((x) => x.replace(/\s+/g, " ").trim()) };
+  };
+
+  const first = await identify("obama_2.jpg");
+  assert.equal(first.body.identified, "obama");
+  assert.equal(await text(page, ".identify-verdict"), "This is obama.");
+  assert.equal(first.shown.length, 2);
+  const [best, other] = first.body.candidates;
+  assert.equal(first.shown[0], `obama distance ${best.distance.toFixed(3)}, similarity ${Math.round(100 * best.similarity)}%`);
+  assert.match(first.shown[1], /^biden distance /);
+  assert.ok(best.distance < first.body.threshold && other.distance >= first.body.threshold);
+  assert.match(await text(page, ".identify-note"), new RegExp(`below ${first.body.threshold.toFixed(3)} \\(operating point far1e-4\\); searched 2 people, 2 faces`));
+  assert.equal(await page.locator(".candidates li[data-identified]").innerText().then((x) => x.split(" ")[0]), "obama");
+  await screenshot(page, "gallery-identified");
+
+  // Deleting asks first; the list and the server then hold biden only.
+  let asked = "";
+  page.once("dialog", (d) => {
+    asked = d.message();
+    return d.accept();
+  });
+  const [deleted] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "DELETE"),
+    page.getByRole("button", { name: "Delete obama" }).click(),
+  ]);
+  assert.equal(deleted.status(), 204);
+  assert.match(asked, /^Delete obama/);
+  await page.waitForFunction(() => document.getElementById("subjects-status").textContent === "Deleted obama.");
+  assert.deepEqual(await page.locator("#subjects li .name").allInnerTexts(), ["biden 1 face"]);
+  const listed = await (await fetch(`${withGallery.url}/subjects`)).json();
+  assert.deepEqual(listed.subjects.map((x) => x.subject), ["biden"]);
+
+  const second = await identify("obama_2.jpg");
+  assert.equal(second.body.identified, null);
+  assert.equal(await text(page, ".identify-verdict"), "Nobody enrolled matches.");
+  assert.equal(second.shown.length, 1);
+  assert.match(second.shown[0], /^biden distance /);
+  await screenshot(page, "gallery-after-delete");
   checkClean();
 });
