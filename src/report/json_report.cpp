@@ -31,11 +31,27 @@ nlohmann::json faces_json(const ImageAnalysis& a) {
   return faces;
 }
 
+nlohmann::json nets_json(const std::vector<NetPrecision>& nets) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& n : nets) {
+    nlohmann::json net = {{"precision", to_string(n.precision)}, {"threads", n.threads}};
+    if (!n.measured_ms.empty()) {
+      nlohmann::json times = nlohmann::json::object();
+      for (const auto& [p, ms] : n.measured_ms) times[std::string(to_string(p))] = ms;
+      net["measured_ms"] = std::move(times);
+      net["from_cache"] = n.from_cache;
+    }
+    j[n.net] = std::move(net);
+  }
+  return j;
+}
+
 nlohmann::json analysis_json(const ImageAnalysis& a) {
   nlohmann::json j = {
       {"width", a.width}, {"height", a.height}, {"faces", faces_json(a)}, {"chosen_face", a.chosen}};
   if (a.decode_scale > 1) j["decode_scale"] = a.decode_scale;
   j["precision"] = to_string(a.precision);
+  j["nets"] = nets_json(a.nets);
   return j;
 }
 
@@ -81,6 +97,7 @@ nlohmann::json verification_fields(const Verification& v) {
       {"align", to_string(v.align)},
       {"face_policy", to_string(v.face_policy)},
       {"precision", to_string(v.precision)},
+      {"nets", nets_json(v.first.nets)},
       {"img1", analysis_json(v.first)},
       {"img2", analysis_json(v.second)},
       {"time_ms",

@@ -11,11 +11,13 @@ namespace facematch::report {
 
 nlohmann::json face_json(const Face& face);
 nlohmann::json times_json(const StageTimes& times);
-// width, height, faces (box, score, landmarks), chosen face index, precision, and stage times.
+// width, height, faces (box, score, landmarks), chosen face index, precision, nets, and stage times.
 nlohmann::json analysis_json(const ImageAnalysis& analysis);
+// {net: {precision, threads, measured_ms {fp32, bf16, int8} and from_cache when automatic timed it}}.
+nlohmann::json nets_json(const std::vector<NetPrecision>& nets);
 // Every face of `analysis` (face_json) with its "quality" object.
 nlohmann::json faces_json(const ImageAnalysis& analysis);
-// verified, match ("Yes"/"No"), distance, threshold, model, detector, align, precision, img1/img2
+// verified, match ("Yes"/"No"), distance, threshold, model, detector, align, precision, nets, img1/img2
 // analyses, time_ms.
 nlohmann::json verification_json(const Verification& v);
 // The "operating_point" member of a verification whose threshold came from an operating point: name,
