@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <dnnl.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -52,6 +53,18 @@ std::filesystem::path cache_folder() {
   if (const auto home = env("HOME"); !home.empty())
     return std::filesystem::path(home) / ".cache" / "facematch";
   return {};
+}
+
+// On one thread, the thread's CPU time: what a run costs when the core is not taken by another process,
+// so a burst of load elsewhere on a shared machine does not decide the choice. With more threads the
+// wall time, the only measure of a team (CPU time would count its threads' spinning).
+double now_ms(bool cpu_time) {
+  if (cpu_time) {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+  }
+  return std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count();
 }
 
 double median(std::vector<double> v) {
@@ -150,15 +163,16 @@ std::map<Precision, double> time_candidates(
     runner->run();  // warm-up: page in the weights and JIT code
   }
   std::map<Precision, std::vector<double>> times;
+  const bool cpu_time = engine::threads_for_this_thread() == 1;
   const auto started = Clock::now();
   for (int round = 0; round < kMaxRounds; ++round) {
     if (round >= kMinRounds &&
         std::chrono::duration<double, std::milli>(Clock::now() - started).count() > budget_ms)
       break;
     for (const auto& [p, runner] : runners) {
-      const auto t = Clock::now();
+      const double t = now_ms(cpu_time);
       runner->run();
-      times[p].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+      times[p].push_back(now_ms(cpu_time) - t);
     }
   }
   std::map<Precision, double> medians;

@@ -47,9 +47,10 @@ inline constexpr double kRequiredSpeedup = 0.95;
 // The fastest precision of `median_ms` (which holds fp32), fp32 unless another beats it by the margin.
 Precision fastest_precision(const std::map<Precision, double>& median_ms);
 
-// Median ms of one run of each runner, interleaved round by round so that a burst of load from elsewhere
-// hits every candidate alike; stops after kMaxRounds rounds or once `budget_ms` is spent (at least
-// kMinRounds). The runners must belong to the calling thread's thread count.
+// Median ms of one run of each runner (on one thread its CPU time, else wall time), interleaved round by
+// round so that a burst of load from elsewhere hits every candidate alike; stops after kMaxRounds rounds or
+// once `budget_ms` is spent (at least kMinRounds). The runners must belong to the calling thread's thread
+// count.
 inline constexpr int kMinRounds = 3, kMaxRounds = 9;
 std::map<Precision, double> time_candidates(
     const std::vector<std::pair<Precision, engine::NetRunner*>>& runners, double budget_ms);
