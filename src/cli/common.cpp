@@ -65,7 +65,8 @@ void add_common(CLI::App& cmd, CommonOptions& o, bool with_align) {
       ->capture_default_str();
   cmd.add_option(
          "--precision", o.precision,
-         "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact), bf16 or int8 "
+         "Net arithmetic: auto (per net, the fastest its accuracy gate allows, measured on this CPU and "
+         "cached; see facematch info), fp32 (exact), bf16 or int8 "
          "(the recognition net in calibrated int8, the others as auto)")
       ->capture_default_str();
   add_switch(cmd, "flip-average", o.flip_average, "Average each descriptor with the mirrored face's");
