@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -21,6 +24,7 @@
 #include "facematch/verifier.hpp"
 #include "image/face_api_resize.hpp"
 #include "median.hpp"
+#include "report/json_report.hpp"
 
 namespace {
 
@@ -80,8 +84,7 @@ int main(int argc, char** argv) {
                         {"height", rgb.rows},
                         {"n", n},
                         {"isa", engine::cpu_isa_name()},
-                        {"threads_per_call", verifier.threads_per_call()},
-                        {"auto_runs", std::string(to_string(resolve_precision(Precision::automatic)))}};
+                        {"threads_per_call", verifier.threads_per_call()}};
 
   out["decode_ms"] = median_ms(n, [&] { (void)read_image(image); });
   for (const auto kind : {DetectorKind::ssd, DetectorKind::tiny}) {
@@ -99,6 +102,13 @@ int main(int argc, char** argv) {
 
   const auto pa = jpeg_640x480(pair_a), pb = jpeg_640x480(pair_b);
   out["pair"] = {pair_a, pair_b};
+  // The same bytes for the face-api reference (bench/run.sh --summary's pair_speedup).
+  if (const char* dir = std::getenv("FACEMATCH_BENCH_PAIR_DIR"); dir && *dir) {
+    for (const auto& [name, bytes] : {std::pair{"pair_a.jpg", &pa}, std::pair{"pair_b.jpg", &pb}}) {
+      std::ofstream file(std::filesystem::path(dir) / name, std::ios::binary);
+      file.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
+    }
+  }
   for (const auto precision : {Precision::fp32, Precision::automatic}) {
     PipelineOptions options;
     options.precision = precision;
@@ -146,6 +156,9 @@ int main(int argc, char** argv) {
     o["verify_640x480_ms"] = median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); });
     o["verify_640x480_stages"] = verify_stages(verifier, pa, pb, options, n);
   }
+  // What auto chose per net for the verifier's threads (measured in this run or read from the cache).
+  out["auto_nets"] = report::nets_json(
+      models->with_precision(Precision::automatic)->net_precisions(verifier.threads_per_call()));
   std::cout << out.dump() << '\n';
   return 0;
 }

@@ -2,11 +2,20 @@
 # Median ms per stage for facematch (fp32 and auto precision) and, in the same run on the same image,
 # the face-api reference (tfjs wasm, 1 thread), with ratios and issue 7's targets; then each net alone
 # with GFLOP/s against this machine's measured peak (bench/net_bench.cpp).
-# Usage: bench/run.sh [IMAGE] [PAIR_A PAIR_B] [N]
+# Usage: bench/run.sh [--summary] [IMAGE] [PAIR_A PAIR_B] [N]
+# --summary prints only one JSON line of ratios measured in this run, comparable across machines:
+#   pipeline_speedup  face-api's full pipeline on IMAGE (SSD, all faces, decode excluded) over facematch's
+#                     defaults on it (cascade, flip averaging, auto; decode excluded)
+#   pair_speedup      face-api's full pipeline on the two ~640x480 JPEGs of the pair, added up, over
+#                     facematch's default verify of the same bytes (decode included on our side only)
+#   auto_vs_fastest   per net: the 1-thread time of the precision auto chose (facematch info, measured
+#                     afresh) over the fastest of its candidates (facematch_net_bench); 1.0 = auto is right
 # Defaults: the model package's sample1.jpg (1920x1280, 3 faces), the pair hugh_laurie_1.jpg and
 # obama_1.jpg from ../shared/faces (scaled to fit 640x480 in memory), N=20. OMP_NUM_THREADS (default:
 # all cores) sets facematch's thread budget; the nets-alone table runs on 1 thread.
 set -euo pipefail
+summary=0
+if [ "${1:-}" = --summary ]; then summary=1; shift; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 image=${1:-$root/models/demo/sample1.jpg}
 pair_a=${2:-$root/../shared/faces/hugh_laurie_1.jpg}
@@ -20,6 +29,45 @@ ref=$root/build/reference
 [ -d "$ref/node_modules" ] || "$root/tools/golden/install-reference.sh" "$ref"
 
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
+if [ $summary = 1 ]; then
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  # auto measures afresh into a scratch cache, so the ratio judges this run's choice.
+  ours=$(FACEMATCH_CACHE_DIR=$work FACEMATCH_BENCH_PAIR_DIR=$work "$build/bench/facematch_bench" "$root/models" \
+    "$image" "$(realpath "$pair_a")" "$(realpath "$pair_b")" "$n")
+  nets=$(OMP_NUM_THREADS=1 "$build/bench/facematch_net_bench" "$root/models" "$n" 1)
+  info=$(FACEMATCH_CACHE_DIR=$work/info "$build/facematch" info --json --threads 1 --models "$root/models")
+  fa_image=$(cd "$ref" && node bench.mjs --image "$image" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
+  fa_a=$(cd "$ref" && node bench.mjs --image "$work/pair_a.jpg" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
+  fa_b=$(cd "$ref" && node bench.mjs --image "$work/pair_b.jpg" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
+  node - "$ours" "$nets" "$info" "$fa_image" "$fa_a" "$fa_b" <<'JS'
+const [ours, nets, info, faImage, faA, faB] = process.argv.slice(2).map(JSON.parse);
+const round = (x) => +x.toFixed(3);
+// facematch_net_bench's names for the nets facematch info lists by key.
+const benchName = {face_recognition_model: 'recognition', face_landmark_68_model: 'landmark',
+                   'ssd_mobilenetv1_model@512': 'ssd', 'tiny_face_detector_model@416': 'tiny'};
+const autoVsFastest = {}, autoChoice = {};
+for (const [key, net] of Object.entries(info.nets)) {
+  const timed = nets.nets[benchName[key]];
+  const candidates = Object.keys(net.measured_ms || {[net.precision]: 0}).filter((p) => timed[p]);
+  const ms = (p) => timed[p]['1'].ms;
+  autoChoice[key] = net.precision;
+  autoVsFastest[key] = round(ms(net.precision) / Math.min(...candidates.map(ms)));
+}
+console.log(JSON.stringify({
+  date: new Date().toISOString().slice(0, 10), isa: ours.isa, cores: info.cores, cpu: info.cpu,
+  threads_per_call: ours.threads_per_call, n: ours.n,
+  pipeline_speedup: round(faImage.stage_ms.total.median / ours.recommended.pipeline_ms),
+  pair_speedup: round((faA.stage_ms.total.median + faB.stage_ms.total.median) / ours.recommended.verify_640x480_ms),
+  auto_vs_fastest: autoVsFastest, auto_choice_1_thread: autoChoice,
+  auto_choice: Object.fromEntries(Object.entries(ours.auto_nets).map(([k, v]) => [k, v.precision])),
+  ms: {facematch_pipeline: round(ours.recommended.pipeline_ms), face_api_pipeline: round(faImage.stage_ms.total.median),
+       facematch_pair: round(ours.recommended.verify_640x480_ms),
+       face_api_pair: round(faA.stage_ms.total.median + faB.stage_ms.total.median)},
+}));
+JS
+  exit 0
+fi
 ours=$("$build/bench/facematch_bench" "$root/models" "$image" "$(realpath "$pair_a")" "$(realpath "$pair_b")" "$n")
 nets=$(OMP_NUM_THREADS=1 "$build/bench/facematch_net_bench" "$root/models" "$n" 1)
 parse=$("$build/bench/facematch_parse_bench" "$(realpath "$pair_a")" "$(realpath "$pair_b")" 50)
@@ -37,7 +85,7 @@ const row = (name, a, b, ref, target) => {
 };
 const fp = ours.fp32, au = ours.auto, tf = theirs.faces;
 console.log(`image ${ours.image} ${ours.width}x${ours.height}; faces ssd=${ours.faces.ssd} tiny=${ours.faces.tiny}; face-api found ${tf}`);
-console.log(`ISA ${ours.isa}; auto = ${ours.auto_runs}; OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS} -> ${ours.threads_per_call} threads per call; medians of ${ours.n}`);
+console.log(`ISA ${ours.isa}; auto = ${Object.entries(ours.auto_nets).map(([k, v]) => k.split('@')[0].replace(/_model$/, '') + ' ' + v.precision).join(', ')}; OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS} -> ${ours.threads_per_call} threads per call; medians of ${ours.n}`);
 console.log(`${'median ms'.padEnd(40)} ${'fp32'.padStart(8)} ${'auto'.padStart(8)} ${'face-api'.padStart(9)} speedup  target`);
 row('decode', ours.decode_ms, ours.decode_ms, null);
 row('detect (SSD 512, fp32 always)', ours.detect_ms.ssd, ours.detect_ms.ssd, theirs.stage_ms.detect.median);

@@ -210,8 +210,9 @@ const PipelineSetting kSettings[] = {
      FM_CHOICE(face_policy, parse_face_policy)},
     {.name = "precision",
      .kind = Kind::choice,
-     .help = "Net arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 (exact), bf16 or int8 "
-             "(the recognition net in calibrated int8, the others as auto)",
+     .help = "Net arithmetic: auto (per net, the fastest its accuracy gate allows, measured on this CPU and "
+             "cached; see facematch info), fp32 (exact), bf16 or int8 (the recognition net in calibrated "
+             "int8, the others as auto)",
      .env = "FACEMATCH_PRECISION",
      .affects_descriptors = true,
      .per_request = false,

@@ -45,8 +45,9 @@ class Detectors {
 // the landmark and recognition nets both images share as one batch.
 struct Stages {
   explicit Stages(const std::shared_ptr<const Models>& m)
-      : detectors{Detectors(m), Detectors(m)}, landmarks(m), embedder(m) {}
+      : models(m), detectors{Detectors(m), Detectors(m)}, landmarks(m), embedder(m) {}
 
+  std::shared_ptr<const Models> models;
   std::array<Detectors, 2> detectors;
   LandmarkDetector landmarks;
   FaceEmbedder embedder;
@@ -450,8 +451,10 @@ void run_jobs(Worker& worker, std::span<ImageJob* const> jobs, const PipelineOpt
   locate_landmarks(stages, jobs);
   for (ImageJob* job : jobs) assess_quality(*job);
   embed_faces(stages, jobs, options, embed_all_faces);
+  const auto nets = stages.models->net_precisions(engine::threads_for_this_thread());
   for (ImageJob* job : jobs) {
     job->result.precision = precision;
+    job->result.nets = nets;
     to_full_size_coordinates(*job);
   }
 }
@@ -478,6 +481,7 @@ ImageAnalysis detect_job(Verifier::Pool& pool, int threads, ImageJob job, const 
     assess_quality(job);
     to_full_size_coordinates(job);
     job.result.precision = precision;
+    job.result.nets = worker.stages(precision).models->net_precisions(engine::threads_for_this_thread());
     return std::move(job.result);
   });
 }
@@ -608,6 +612,8 @@ void Verifier::warm_up(const PipelineOptions& options) const {
     assess_quality(job);
     // Straight to the net: the face-choosing rules would rightly refuse this smooth, blur-like image.
     (void)stages.embedder.embed(job.similarity_chips, options.flip_average);
+    // Every net's precision is chosen now (measured under automatic), not by a request.
+    (void)stages.models->prepare_nets();
     return 0;
   });
 }

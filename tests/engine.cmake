@@ -1,2 +1,3 @@
 facematch_test(test_models test_models.cpp)
 facematch_test(test_recognition test_recognition.cpp)
+facematch_test(test_engine_ops test_engine_ops.cpp)

@@ -1,1 +1,2 @@
 facematch_test(test_perf test_perf.cpp)
+facematch_test(test_precision_choice test_precision_choice.cpp)

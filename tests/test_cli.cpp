@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <tuple>
 
 #include "engine/executor.hpp"
+#include "facematch/models.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -90,6 +92,38 @@ TEST(Cli, Int8PrecisionKeepsTheVerdicts) {
     EXPECT_EQ(ji["precision"], "int8");
     EXPECT_NEAR(ji["distance"].get<double>(), ja["distance"].get<double>(), 0.04) << a << " " << b;
   }
+}
+
+// `info` names the CPU and its instruction set and, per net, the precision it runs in: under auto one of
+// its candidates, with a time for each when it had a choice (measured, or read from the cache the first
+// run wrote); a forced precision is what runs.
+TEST(Cli, InfoReportsEachNetsPrecision) {
+  const auto first = run("info --json --threads 1");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto j = nlohmann::json::parse(first.out);
+  EXPECT_EQ(j.at("isa"), facematch::engine::cpu_isa_name());
+  EXPECT_EQ(j.at("threads"), 1);
+  EXPECT_EQ(j.at("precision"), "auto");
+  EXPECT_TRUE(j.at("precision_cache").is_string());
+  const auto& nets = j.at("nets");
+  ASSERT_EQ(nets.size(), 4u) << nets.dump();
+  for (const auto& [net, choice] : nets.items()) {
+    const auto candidates = facematch::auto_candidates(net);
+    const auto ran = facematch::parse_precision(choice.at("precision").get<std::string>());
+    EXPECT_NE(std::find(candidates.begin(), candidates.end(), ran), candidates.end()) << net;
+    EXPECT_EQ(choice.contains("measured_ms"), candidates.size() > 1) << net;
+  }
+  const auto again = nlohmann::json::parse(run("info --json --threads 1").out);
+  for (const auto& [net, choice] : again.at("nets").items()) {
+    EXPECT_EQ(choice.at("precision"), nets.at(net).at("precision")) << net;
+    if (choice.contains("measured_ms")) {
+      EXPECT_TRUE(choice.at("from_cache").get<bool>()) << net;
+    }
+  }
+  const auto fp32 = run("info --precision fp32");
+  ASSERT_EQ(fp32.exit_code, 0) << fp32.err;
+  EXPECT_NE(fp32.out.find("face_recognition_model         fp32"), std::string::npos) << fp32.out;
+  EXPECT_EQ(fp32.out.find("(measured now)"), std::string::npos) << fp32.out;
 }
 
 TEST(Cli, ThresholdChangesTheVerdict) {

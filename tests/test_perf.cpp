@@ -64,7 +64,7 @@ TEST(Precision, NamesParse) {
     EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos)
         << "the error lists the choices: " << e.what();
   }
-  // int8 is never picked automatically, and stays what it is where the CPU has VNNI or AMX.
+  // int8 stays what it is where the CPU has VNNI or AMX.
   if (fm::engine::cpu_has_native_int8()) {
     EXPECT_EQ(fm::resolve_precision(fm::Precision::int8), fm::Precision::int8);
   } else {
@@ -75,9 +75,8 @@ TEST(Precision, NamesParse) {
   } else {
     EXPECT_THROW(fm::resolve_precision(fm::Precision::bf16), fm::Error);
   }
-  // auto is bf16 exactly where the CPU computes bf16 natively.
-  EXPECT_EQ(fm::resolve_precision(fm::Precision::automatic),
-            fm::engine::cpu_has_native_bf16() ? fm::Precision::bf16 : fm::Precision::fp32);
+  // auto stays auto: each net's precision is chosen by measurement when it is compiled.
+  EXPECT_EQ(fm::resolve_precision(fm::Precision::automatic), fm::Precision::automatic);
   EXPECT_EQ(fm::resolve_precision(fm::Precision::fp32), fm::Precision::fp32);
 }
 
@@ -90,12 +89,26 @@ TEST(Precision, ReportedInTheAnswer) {
     if (p == fm::Precision::int8 && !fm::engine::cpu_has_native_int8()) continue;
     if (p == fm::Precision::bf16 && !fm::engine::cpu_supports_bf16()) continue;
     const auto v = verifier.verify_files(sample, sample, with_precision(p));
-    const auto ran = fm::resolve_precision(p);
-    EXPECT_EQ(v.precision, ran);
-    EXPECT_EQ(v.first.precision, ran);
+    EXPECT_EQ(v.precision, p);
+    EXPECT_EQ(v.first.precision, p);
     const auto json = fm::report::verification_json(v);
-    EXPECT_EQ(json.at("precision"), std::string(fm::to_string(ran)));
-    EXPECT_EQ(json.at("img1").at("precision"), std::string(fm::to_string(ran)));
+    EXPECT_EQ(json.at("precision"), std::string(fm::to_string(p)));
+    EXPECT_EQ(json.at("img1").at("precision"), std::string(fm::to_string(p)));
+    // Each net that ran says what it ran in: one of auto's candidates for it, or the forced one.
+    const auto& nets = json.at("nets");
+    for (const char* net : {"face_recognition_model", "face_landmark_68_model"}) {
+      ASSERT_TRUE(nets.contains(net)) << nets.dump();
+      const auto ran = fm::parse_precision(nets.at(net).at("precision").get<std::string>());
+      const auto fixed = fm::net_precision(net, p);  // automatic: left to measurement
+      const auto candidates = fm::auto_candidates(net);
+      if (fixed == fm::Precision::automatic) {
+        EXPECT_NE(std::find(candidates.begin(), candidates.end(), ran), candidates.end()) << net;
+        EXPECT_TRUE(nets.at(net).contains("measured_ms")) << nets.dump();
+      } else {
+        EXPECT_EQ(ran, fixed) << net;
+        EXPECT_FALSE(nets.at(net).contains("measured_ms")) << nets.dump();
+      }
+    }
   }
 }
 
@@ -126,8 +139,11 @@ TEST(Precision, OnlySsdStaysFp32) {
     EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", p), p);
     EXPECT_EQ(fm::net_precision("ssd_mobilenetv1_model@512", p), fm::Precision::fp32);
   }
-  // int8: the recognition net (the one calibrated); the others as auto.
-  const auto automatic = fm::resolve_precision(fm::Precision::automatic);
+  // int8: the recognition net (the one calibrated); the others as auto, which measures where it has a
+  // choice (native bf16) and runs fp32 where it has none.
+  const auto automatic = fm::engine::cpu_has_native_bf16() ? fm::Precision::automatic : fm::Precision::fp32;
+  EXPECT_EQ(fm::net_precision("face_landmark_68_model", fm::Precision::automatic), automatic);
+  EXPECT_EQ(fm::net_precision("ssd_mobilenetv1_model@512", fm::Precision::automatic), fm::Precision::fp32);
   EXPECT_EQ(fm::net_precision("face_recognition_model", fm::Precision::int8), fm::Precision::int8);
   EXPECT_EQ(fm::net_precision("face_landmark_68_model", fm::Precision::int8), automatic);
   EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", fm::Precision::int8), automatic);

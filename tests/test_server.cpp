@@ -102,9 +102,22 @@ TEST(Server, HealthReadyAndMetrics) {
         "facematch_info{model=\"face-api-1.7.15/face_recognition_model\",precision=\"",
         "\",detector=\"cascade\",align=\"similarity\"} 1\n"})
     EXPECT_NE(m->body.find(needle), std::string::npos) << needle;
-  // The precision auto resolved to is the one the answers report.
-  const std::string ran = parse(v)["precision"];
-  EXPECT_NE(m->body.find("precision=\"" + ran + "\""), std::string::npos) << ran;
+  // The precision asked for is the one the answers report, and each net's is in both.
+  const auto answer = parse(v);
+  const std::string asked = answer["precision"];
+  EXPECT_NE(m->body.find("precision=\"" + asked + "\""), std::string::npos) << asked;
+  for (const auto& [net, choice] : answer["nets"].items()) {
+    const std::string line = "facematch_net_precision_info{net=\"" + net + "\",threads=\"" +
+                             std::to_string(choice["threads"].get<int>()) + "\",precision=\"" +
+                             choice["precision"].get<std::string>() + "\"} 1\n";
+    EXPECT_NE(m->body.find(line), std::string::npos) << line << m->body;
+    if (choice.contains("measured_ms")) {
+      EXPECT_NE(m->body.find("facematch_net_precision_measured_seconds{net=\"" + net + "\""),
+                std::string::npos)
+          << net;
+    }
+  }
+  EXPECT_TRUE(answer["nets"].contains("face_recognition_model")) << answer.dump();
 }
 
 TEST(Server, VerifyBase64SamePersonWithAndWithoutDataUri) {

@@ -111,7 +111,8 @@ struct ImageAnalysis {
                                       // else one entry for faces[chosen]
   int decode_scale = 1;  // the JPEG was decoded at 1/decode_scale (reduced_decode_min_side); faces are
                          // in full-size coordinates all the same
-  Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
+  Precision precision = Precision::fp32;  // what was asked for (automatic: each net's choice, in nets)
+  std::vector<NetPrecision> nets;         // what each net compiled so far runs in, and auto's timings
   StageTimes times;
   const Embedding& chosen_embedding() const;
 };
@@ -123,7 +124,7 @@ struct Verification {
   std::string model;
   DetectorKind detector = DetectorKind::ssd;
   AlignMode align = kDefaultAlignMode;
-  Precision precision = Precision::fp32;  // what the nets ran in (never automatic)
+  Precision precision = Precision::fp32;  // as ImageAnalysis::precision; the nets are first.nets
   ImageAnalysis first, second;
   FacePolicy face_policy = FacePolicy::largest;
   PipelineOptions pipeline;  // every setting the verification ran under (detector, align ... above)

@@ -63,6 +63,7 @@ void add_inspect_commands(CLI::App& app, CommandTable& commands);  // verify, em
 void add_eval_commands(CLI::App& app, CommandTable& commands);     // eval, calibrate
 void add_serve_commands(CLI::App& app, CommandTable& commands);    // serve
 void add_gallery_commands(CLI::App& app, CommandTable& commands);  // gallery add|list|show|remove, identify
+void add_info_commands(CLI::App& app, CommandTable& commands);     // info
 
 // --gallery PATH|URI (env FACEMATCH_GALLERY, default kDefaultGalleryLocation in the working directory).
 void add_gallery_option(CLI::App& cmd, std::string& location);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   cli::add_eval_commands(app, commands);
   cli::add_serve_commands(app, commands);
   cli::add_gallery_commands(app, commands);
+  cli::add_info_commands(app, commands);
 
   try {
     app.parse(argc, argv);

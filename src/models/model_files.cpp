@@ -1,8 +1,10 @@
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -11,6 +13,7 @@
 #include "facematch/models.hpp"
 #include "models/int8_ranges.hpp"
 #include "models/model_registry.hpp"
+#include "models/precision_choice.hpp"
 #include "models/weights.hpp"
 
 namespace facematch {
@@ -93,11 +96,17 @@ Precision resolve_precision(Precision requested) {
   if (requested == Precision::bf16 && !engine::cpu_supports_bf16())
     throw Error(ErrorCode::invalid_argument, "precision bf16 needs a CPU with AVX-512 (oneDNN reports " +
                                                  engine::cpu_isa_name() + "); use auto");
-  if (requested != Precision::automatic) return requested;
-  // Measured on an AVX512-BF16 CPU without AMX (docs/speed.md "Precision, batching and threads"): bf16 is
-  // about 2x faster than fp32 on the landmark and recognition nets. Without native bf16 oneDNN emulates it,
-  // slower than fp32.
-  return engine::cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32;
+  return requested;
+}
+
+std::vector<Precision> auto_candidates(std::string_view key) {
+  const auto& spec = models::model_spec(key);
+  std::vector<Precision> candidates{Precision::fp32};
+  // Emulated bf16 and int8 without 32-bit accumulation were slower than fp32 wherever they were timed
+  // (docs/speed.md), so they are not worth timing.
+  if (spec.bf16 && engine::cpu_has_native_bf16()) candidates.push_back(Precision::bf16);
+  if (spec.int8 && engine::cpu_has_native_int8()) candidates.push_back(Precision::int8);
+  return candidates;
 }
 
 Precision net_precision(std::string_view key, Precision precision) {
@@ -105,10 +114,13 @@ Precision net_precision(std::string_view key, Precision precision) {
   const auto allowed = [&](Precision p) {
     return p == Precision::fp32 || (p == Precision::bf16 && spec.bf16) || (p == Precision::int8 && spec.int8);
   };
-  if (precision == Precision::int8 && !allowed(Precision::int8))
-    precision = resolve_precision(Precision::automatic);
+  if (precision == Precision::int8 && !allowed(Precision::int8)) precision = Precision::automatic;
+  if (precision == Precision::automatic)
+    return auto_candidates(key).size() > 1 ? Precision::automatic : Precision::fp32;
   return allowed(precision) ? precision : Precision::fp32;
 }
+
+std::filesystem::path precision_cache_file() { return models::precision_cache_file(models::this_machine()); }
 
 struct Models::Impl {
   std::filesystem::path dir;
@@ -118,7 +130,101 @@ struct Models::Impl {
   // is created).
   mutable std::map<std::tuple<std::string, int, Precision, int>, std::shared_ptr<const engine::CompiledNet>>
       compiled;
+  // What each net runs in, keyed by net, requested precision and thread count.
+  mutable std::map<std::tuple<std::string, Precision, int>, NetPrecision> resolved;
+  // automatic's measurements on disk, read on the first choice to make.
+  mutable std::optional<models::ChoiceTable> measured;
+
+  // The caller holds `mutex`.
+  std::shared_ptr<const engine::CompiledNet> compile(
+      const std::string& key, int batch, Precision precision,
+      const std::function<engine::NetDescription()>& describe) const;
+  const NetPrecision& resolve(const std::string& key, Precision requested,
+                              const std::function<engine::NetDescription()>& describe) const;
+  NetPrecision measure(const std::string& key, const std::function<engine::NetDescription()>& describe) const;
 };
+
+std::shared_ptr<const engine::CompiledNet> Models::Impl::compile(
+    const std::string& key, int batch, Precision precision,
+    const std::function<engine::NetDescription()>& describe) const {
+  auto& slot = compiled[{key, batch, precision, engine::threads_for_this_thread()}];
+  if (!slot) {
+    auto description = describe();
+    auto ranges =
+        precision == Precision::int8 ? models::builtin_int8_ranges(description) : std::vector<float>{};
+    const auto type = precision == Precision::int8   ? engine::DataType::int8
+                      : precision == Precision::bf16 ? engine::DataType::bf16
+                                                     : engine::DataType::f32;
+    slot = std::make_shared<engine::CompiledNet>(std::move(description), batch, type, std::move(ranges));
+  }
+  return slot;
+}
+
+const NetPrecision& Models::Impl::resolve(const std::string& key, Precision requested,
+                                          const std::function<engine::NetDescription()>& describe) const {
+  const int threads = engine::threads_for_this_thread();
+  const auto it = resolved.find({key, requested, threads});
+  if (it != resolved.end()) return it->second;
+  NetPrecision choice;
+  const Precision fixed = net_precision(key, requested);
+  if (fixed == Precision::automatic)
+    choice = measure(key, describe);
+  else
+    choice.precision = fixed;
+  choice.net = key;
+  choice.threads = threads;
+  return resolved.emplace(std::tuple{key, requested, threads}, std::move(choice)).first->second;
+}
+
+// About 40 ms of runs per net with a choice (the slowest, the recognition net in fp32 on one thread,
+// takes ~3.5 ms a run), so all of them together with their compilation stay within a few hundred ms.
+constexpr double kMeasureBudgetMs = 40;
+
+NetPrecision Models::Impl::measure(const std::string& key,
+                                   const std::function<engine::NetDescription()>& describe) const {
+  const int threads = engine::threads_for_this_thread();
+  const auto candidates = auto_candidates(key);
+  const auto machine = models::this_machine();
+  const auto file = models::precision_cache_file(machine);
+  if (!measured) measured = file.empty() ? models::ChoiceTable{} : models::read_choice_cache(file, machine);
+  NetPrecision choice;
+  const auto cached = measured->find({key, threads});
+  const auto same_candidates = [&](const models::MeasuredChoice& c) {
+    return c.median_ms.size() == candidates.size() &&
+           std::all_of(candidates.begin(), candidates.end(),
+                       [&](Precision p) { return c.median_ms.contains(p); });
+  };
+  if (cached != measured->end() && same_candidates(cached->second)) {
+    choice.precision = cached->second.chosen;
+    choice.measured_ms = cached->second.median_ms;
+    choice.from_cache = true;
+    return choice;
+  }
+  std::vector<std::unique_ptr<engine::NetRunner>> runners;
+  std::vector<std::pair<Precision, engine::NetRunner*>> timed;
+  std::vector<Precision> compiled_here;
+  for (const Precision p : candidates) {
+    if (!compiled.contains({key, 1, p, threads})) compiled_here.push_back(p);
+    runners.push_back(std::make_unique<engine::NetRunner>(compile(key, 1, p, describe)));
+    timed.emplace_back(p, runners.back().get());
+  }
+  choice.measured_ms = models::time_candidates(timed, kMeasureBudgetMs);
+  choice.precision = models::fastest_precision(choice.measured_ms);
+  // The losers compiled for the measurement are not kept: only the winner runs from now on.
+  runners.clear();
+  for (const Precision p : compiled_here)
+    if (p != choice.precision) compiled.erase({key, 1, p, threads});
+  if (!file.empty()) {
+    // Another process may have added entries since this one read the file.
+    auto merged = models::read_choice_cache(file, machine);
+    merged[{key, threads}] = {choice.precision, choice.measured_ms};
+    (void)models::write_choice_cache(file, machine, merged);  // not fatal: the next process measures again
+    measured = std::move(merged);
+  } else {
+    (*measured)[{key, threads}] = {choice.precision, choice.measured_ms};
+  }
+  return choice;
+}
 
 Models::Models() : impl_(std::make_shared<Impl>()) {}
 Models::~Models() = default;
@@ -165,19 +271,25 @@ const models::WeightMap& Models::weights(const std::string& model) const {
 
 std::shared_ptr<const engine::CompiledNet> Models::compiled(
     const std::string& key, int batch, const std::function<engine::NetDescription()>& describe) const {
-  const Precision precision = net_precision(key, precision_);
   std::lock_guard lock(impl_->mutex);
-  auto& slot = impl_->compiled[{key, batch, precision, engine::threads_for_this_thread()}];
-  if (!slot) {
-    auto description = describe();
-    auto ranges =
-        precision == Precision::int8 ? models::builtin_int8_ranges(description) : std::vector<float>{};
-    const auto type = precision == Precision::int8   ? engine::DataType::int8
-                      : precision == Precision::bf16 ? engine::DataType::bf16
-                                                     : engine::DataType::f32;
-    slot = std::make_shared<engine::CompiledNet>(std::move(description), batch, type, std::move(ranges));
-  }
-  return slot;
+  const Precision precision = impl_->resolve(key, precision_, describe).precision;
+  return impl_->compile(key, batch, precision, describe);
+}
+
+std::vector<NetPrecision> Models::net_precisions(int threads) const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<NetPrecision> out;
+  for (const auto& [key, choice] : impl_->resolved)
+    if (std::get<1>(key) == precision_ && (threads == 0 || std::get<2>(key) == threads))
+      out.push_back(choice);
+  return out;
+}
+
+std::vector<NetPrecision> Models::prepare_nets() const {
+  for (const auto& spec : models::model_registry())
+    (void)compiled(models::default_net_key(spec), 1,
+                   [&] { return spec.describe(weights(std::string(spec.name)), spec.input_size); });
+  return net_precisions(engine::threads_for_this_thread());
 }
 
 }  // namespace facematch

@@ -15,18 +15,38 @@ namespace {
 constexpr ModelSpec kModelRegistry[] = {
     // SSD normalizes inside its net description ((x / 127.5) - 1, as face-api computes it). In bf16 its
     // boxes move and the chips with them (median descriptor change 0.038), so it stays fp32.
-    {kSsdModel, kSsdInputSize, {}, /*bf16=*/false, /*int8=*/false},
+    {kSsdModel,
+     kSsdInputSize,
+     {},
+     /*bf16=*/false,
+     /*int8=*/false,
+     [](const WeightMap& w, int) { return describe_ssd_mobilenetv1(w); },
+     /*sized_key=*/true},
     // bf16: accuracy -0.07 points, TAR at FAR 1e-3 +0.16 on the calibration set.
-    {kTinyFaceDetectorModel, 416, {kTinyFaceDetectorMean, 255.f}, true, false},
+    {kTinyFaceDetectorModel,
+     416,
+     {kTinyFaceDetectorMean, 255.f},
+     true,
+     false,
+     describe_tiny_face_detector,
+     true},
     // int8 is calibrated for the recognition net only: the others are mostly depthwise layers, which
     // int8 hardly speeds up.
-    {kLandmark68Model, kLandmarkInputSize, kFaceNormalization, true, false},
-    {kRecognitionModel, kRecognitionInputSize, kFaceNormalization, true, true},
+    {kLandmark68Model, kLandmarkInputSize, kFaceNormalization, true, false,
+     [](const WeightMap& w, int) { return describe_landmark68_net(w); }},
+    {kRecognitionModel, kRecognitionInputSize, kFaceNormalization, true, true,
+     [](const WeightMap& w, int) { return describe_recognition_net(w); }},
 };
 
 }  // namespace
 
 std::span<const ModelSpec> model_registry() { return kModelRegistry; }
+
+std::string default_net_key(const ModelSpec& spec) {
+  std::string key(spec.name);
+  if (spec.sized_key) key.append("@").append(std::to_string(spec.input_size));
+  return key;
+}
 
 const ModelSpec& model_spec(std::string_view name_or_key) {
   const std::string_view name = name_or_key.substr(0, name_or_key.find('@'));

@@ -8,10 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "engine/net.hpp"
 #include "facematch/models.hpp"
 #include "image/face_api_resize.hpp"
 
 namespace facematch::models {
+
+class WeightMap;
 
 struct ModelSpec {
   std::string_view name;  // NAME-weights_manifest.json and its shards in the models folder
@@ -22,7 +25,13 @@ struct ModelSpec {
   // falls back to what automatic picks (bf16 where allowed and native).
   bool bf16 = false;
   bool int8 = false;  // also needs ranges in data/int8-ranges.json (tools/calibrate-int8.sh)
+  // The net for `input_size`; nets whose input size varies are cached under "name@size" (sized_key).
+  engine::NetDescription (*describe)(const WeightMap& weights, int input_size) = nullptr;
+  bool sized_key = false;
 };
+
+// The compiled-net key of `spec`'s net at its default input size, as its stage names it.
+std::string default_net_key(const ModelSpec& spec);
 
 std::span<const ModelSpec> model_registry();
 // The spec of `name`, or of the net a compiled-net key names ("tiny_face_detector_model@416");

@@ -36,6 +36,21 @@ nlohmann::json stage_times_json(const StageTimes& t) {
           {"embed", t.embed_ms}};
 }
 
+nlohmann::json nets_json(const std::vector<NetPrecision>& nets) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& n : nets) {
+    nlohmann::json net = {{"precision", to_string(n.precision)}, {"threads", n.threads}};
+    if (!n.measured_ms.empty()) {
+      nlohmann::json times = nlohmann::json::object();
+      for (const auto& [p, ms] : n.measured_ms) times[std::string(to_string(p))] = ms;
+      net["measured_ms"] = std::move(times);
+      net["from_cache"] = n.from_cache;
+    }
+    j[n.net] = std::move(net);
+  }
+  return j;
+}
+
 nlohmann::json image_json(const ImageAnalysis& a, ImageParts parts) {
   nlohmann::json faces = nlohmann::json::array();
   for (std::size_t i = 0; i < a.faces.size(); ++i) faces.push_back(face_json(a, i, parts.descriptors));
@@ -43,6 +58,7 @@ nlohmann::json image_json(const ImageAnalysis& a, ImageParts parts) {
                       {"height", a.height},
                       {"decode_scale", a.decode_scale},
                       {"precision", to_string(a.precision)},
+                      {"nets", nets_json(a.nets)},
                       {"faces", std::move(faces)}};
   // Only an analysis that went on to embedding chose a face; detection alone chooses none.
   if (!a.embeddings.empty()) j["chosen_face"] = a.chosen;
@@ -92,6 +108,7 @@ nlohmann::json verification_json(const Verification& v) {
                            {"align", to_string(v.align)},
                            {"face_policy", to_string(v.face_policy)},
                            {"precision", to_string(v.precision)},
+                           {"nets", nets_json(v.first.nets)},
                            {"pipeline", to_json(v.pipeline)},
                            {"fingerprint", pipeline_fingerprint(v.pipeline)},
                            {"img1", image_json(v.first)},

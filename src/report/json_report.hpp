@@ -36,6 +36,9 @@ nlohmann::json stage_times_json(const StageTimes& times);
 // precision, img1/img2 (image_json; img2's faces carry their distance under best_match), facial_areas
 // (deepface's: the compared face's box of each image), warnings, and time_ms: img1/img2 {decode,
 // detect, align}, then landmarks and embed once (one batch ran for the faces of both) and total.
+// {net: {precision, threads, measured_ms {fp32, bf16, int8} and from_cache when automatic timed it}}.
+nlohmann::json nets_json(const std::vector<NetPrecision>& nets);
+
 nlohmann::json verification_json(const Verification& v);
 // A photo against an enrolled subject: verified, match, distance, threshold, similarity, model,
 // precision, subject, face_id, faces_compared, img1 (image_json).

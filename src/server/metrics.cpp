@@ -133,7 +133,8 @@ std::string Metrics::render(const Gauges& g) const {
   gauge(out, "facematch_draining", "1 after SIGTERM/SIGINT while in-flight requests finish.",
         g.draining ? 1 : 0);
   header(out, "facematch_info", "gauge",
-         "Always 1; the labels say which descriptor model, net precision (auto resolved), and default "
+         "Always 1; the labels say which descriptor model, precision (per net: "
+         "facematch_net_precision_info), and default "
          "detector and alignment the service runs.");
   out.append("facematch_info{")
       .append(label("model", info_.model))
@@ -144,6 +145,32 @@ std::string Metrics::render(const Gauges& g) const {
       .append(",")
       .append(label("align", info_.align))
       .append("} 1\n");
+  // Net keys and precision names are the registry's own, never a request's.
+  header(out, "facematch_net_precision_info", "gauge",
+         "Always 1, per net and oneDNN thread count: the precision it runs in (under auto, the fastest "
+         "allowed one measured on this CPU).");
+  for (const auto& n : g.nets)
+    out.append("facematch_net_precision_info{")
+        .append(label("net", n.net))
+        .append(",")
+        .append(label("threads", std::to_string(n.threads)))
+        .append(",")
+        .append(label("precision", to_string(n.precision)))
+        .append("} 1\n");
+  header(out, "facematch_net_precision_measured_seconds", "gauge",
+         "Under auto: median time of one run of the net on one input in each candidate precision.");
+  for (const auto& n : g.nets)
+    for (const auto& [precision, ms] : n.measured_ms) {
+      out.append("facematch_net_precision_measured_seconds{")
+          .append(label("net", n.net))
+          .append(",")
+          .append(label("threads", std::to_string(n.threads)))
+          .append(",")
+          .append(label("precision", to_string(precision)))
+          .append("} ");
+      append_number(out, ms / 1e3);
+      out += '\n';
+    }
   return out;
 }
 

@@ -33,6 +33,7 @@ class Histogram {
 struct Gauges {
   std::size_t in_flight = 0, queued = 0, running = 0, workers = 0, queue_capacity = 0;
   bool ready = false, draining = false;
+  std::vector<NetPrecision> nets;  // what each net runs in, and what automatic measured
 };
 
 // What the service runs, as labels of the constant facematch_info metric.

@@ -692,6 +692,7 @@ struct Service::Impl {
     g.queue_capacity = admission.queue_capacity();
     g.ready = ready;
     g.draining = draining;
+    g.nets = verifier.models()->with_precision(config.pipeline.precision)->net_precisions();
     return g;
   }
 
