@@ -22,6 +22,9 @@ using std::chrono::milliseconds;
 
 const fs::path kHaproxy = "/usr/sbin/haproxy";
 constexpr milliseconds kRetryPause{100};
+// Model loading and the warm-up inference: seconds in a release build, much longer under ASan on a
+// loaded machine.
+constexpr std::chrono::seconds kWarmUp{240};
 
 long long ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<milliseconds>(to - from).count();
@@ -239,7 +242,7 @@ ReplicaCluster::ReplicaCluster(std::size_t replicas, std::vector<std::string> se
     replicas_.push_back(start_replica(0));
     ports_.push_back(replicas_.back()->port());
   }
-  for (auto& r : replicas_) r->wait_ready();
+  for (auto& r : replicas_) r->wait_ready(kWarmUp);
   balancer_ = std::make_unique<Balancer>(ports_, folder_);
 }
 
@@ -275,7 +278,7 @@ int ReplicaCluster::terminate(std::size_t i) { return replicas_.at(i)->stop(SIGT
 void ReplicaCluster::restart(std::size_t i) {
   // The old process is gone (kill/terminate waited for it); its port is free again.
   replicas_.at(i) = start_replica(ports_.at(i));
-  replicas_.at(i)->wait_ready();
+  replicas_.at(i)->wait_ready(kWarmUp);
 }
 
 // ---- Workload ----
