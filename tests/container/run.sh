@@ -49,6 +49,9 @@ answer="$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' --data
 rm -f "$body"
 status="${answer##*$'\n'}"
 echo "container test: /verify answered $status: $(head -c 200 <<<"$answer")" >&2
-[[ "$status" == 200 ]] && grep -q '"verified":true' <<<"$answer" || { "${pod[@]}" logs "$name" >&2; exit 1; }
+if [[ "$status" != 200 ]] || ! grep -q '"verified":true' <<<"$answer"; then
+  "${pod[@]}" logs "$name" >&2
+  exit 1
+fi
 "${pod[@]}" stop -t 30 "$name" >/dev/null
 echo "container test: image $(podman image inspect --format '{{.Size}}' "$tag") bytes; passed"
