@@ -103,10 +103,11 @@ Output run_checked(const std::vector<std::string>& argv, const fs::path& cwd,
   return result;
 }
 
-// A port nobody listens on now; the server binds it a moment later (start() retries on a clash).
+}  // namespace
+
 int free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("postgres test server: socket() failed");
+  if (fd < 0) throw std::runtime_error("free_loopback_port: socket() failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -115,13 +116,11 @@ int free_loopback_port() {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(fd);
-    throw std::runtime_error("postgres test server: cannot find a free port");
+    throw std::runtime_error("free_loopback_port: cannot find a free port");
   }
   ::close(fd);
   return ntohs(addr.sin_port);
 }
-
-}  // namespace
 
 PostgresServer::PostgresServer(const std::string& database) : database_(database) {
   if (!fs::exists(kBin / "initdb")) {

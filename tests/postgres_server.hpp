@@ -13,6 +13,10 @@
 
 namespace facematch::testing {
 
+// A loopback TCP port nobody listens on now (another process may still take it before it is bound:
+// callers retry or accept the rare clash).
+int free_loopback_port();
+
 class PostgresServer {
  public:
   // Creates the cluster, starts it and creates `database`.

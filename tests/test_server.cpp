@@ -758,6 +758,40 @@ TEST(Server, SigtermFinishesInFlightRequestsAndExitsZero) {
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 
+TEST(Server, DrainDelayKeepsServingWhileReadyzAnswers503) {
+  ServerProcess server({"--workers", "1", "--drain-delay", "2"});
+  server.wait_ready();
+  auto c = server.client();
+  const auto signalled = std::chrono::steady_clock::now();
+  ::kill(server.pid(), SIGTERM);
+  // The balancer's view turns at once; requests are still answered, each closing its connection.
+  bool withdrawn = false;
+  for (int i = 0; i < 100 && !withdrawn; ++i) {
+    auto r = c->Get("/readyz");
+    withdrawn = r && r->status == 503;
+    if (!withdrawn) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(withdrawn) << server.log();
+  auto r = post_json(*c, "/verify", verify_body("obama_1.jpg", "obama_2.jpg"));
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Connection"), "close");
+  EXPECT_TRUE(server.running()) << "still serving during the delay";
+  EXPECT_EQ(server.stop(0, std::chrono::seconds(30)), 0) << server.log();  // signal 0: only waits
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, std::chrono::seconds(2)) << "left before the delay";
+
+  // A second signal ends the wait.
+  ServerProcess patient({"--workers", "1", "--drain-delay", "600"});
+  patient.wait_ready();
+  ::kill(patient.pid(), SIGTERM);
+  auto pc = patient.client();
+  for (int i = 0; i < 100; ++i) {
+    if (auto rr = pc->Get("/readyz"); rr && rr->status == 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(patient.stop(SIGTERM, std::chrono::seconds(30)), 0) << patient.log();
+}
+
 // A raw request, as curl or a bare client sends it; returns the status line and headers (up to 30 s).
 std::string raw_request(int port, const std::string& request) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

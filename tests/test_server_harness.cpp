@@ -22,44 +22,62 @@ extern char** environ;
 
 namespace facematch::testing {
 
+pid_t spawn_child(const std::vector<std::string>& argv_s, const std::vector<std::string>& env, int stdout_fd,
+                  const std::filesystem::path& stderr_path) {
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+  env_s.insert(env_s.end(), env.begin(), env.end());
+  // Everything the child needs is prepared before fork (no allocation after it).
+  std::vector<char*> argv, envp;
+  std::vector<std::string> args = argv_s;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string log = stderr_path.string();
+  const pid_t test_process = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // The child dies with the test process, whatever way that ends: ctest runs each test in a process
+    // of its own, and the shared servers of the suites (main_server, timeout_server) are never destroyed.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != test_process) ::_exit(127);
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) ::dup2(null, STDIN_FILENO);
+    ::dup2(stdout_fd >= 0 ? stdout_fd : null, STDOUT_FILENO);
+    const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (err >= 0) ::dup2(err, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 ServerProcess::ServerProcess(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   require_file(models_dir() / "face_recognition_model.bin", "run ./setup.sh or tools/fetch-models.sh");
   static int counter = 0;
   log_path_ = std::filesystem::temp_directory_path() /
               ("facematch_server_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".log");
-  std::vector<std::string> argv_s = {FACEMATCH_CLI, "serve",     "--port",   "0",
-                                     "--bind",      "127.0.0.1", "--models", models_dir().string()};
-  // A test that reads the request log asks for its own level (a flag given twice is an error).
+  std::vector<std::string> argv_s = {FACEMATCH_CLI, "serve",    "--bind",
+                                     "127.0.0.1",   "--models", models_dir().string()};
+  // A test may ask for its own port (a restarted replica keeps its address) or level (a test that reads
+  // the request log); a flag given twice is an error.
+  if (std::find(args.begin(), args.end(), "--port") == args.end())
+    argv_s.insert(argv_s.end(), {"--port", "0"});
   if (std::find(args.begin(), args.end(), "--log-level") == args.end())
     argv_s.insert(argv_s.end(), {"--log-level", "warn"});
   argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
-  env_s.insert(env_s.end(), env.begin(), env.end());
 
   int out[2];
-  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-  // Everything the child needs is prepared before fork (no allocation after it).
-  std::vector<char*> argv, envp;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const std::string log = log_path_.string();
-  const pid_t test_process = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    // The server dies with the test process, whatever way that ends: ctest runs each test in a process
-    // of its own, and the shared servers of the suites (main_server, timeout_server) are never destroyed.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != test_process) ::_exit(127);
-    ::dup2(out[1], STDOUT_FILENO);
-    const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (err >= 0) ::dup2(err, STDERR_FILENO);
+  // Close-on-exec: the child keeps only the end dup2'ed onto its stdout.
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  try {
+    pid_ = spawn_child(argv_s, env, out[1], log_path_);
+  } catch (...) {
     ::close(out[0]);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
+    ::close(out[1]);
+    throw;
   }
   ::close(out[1]);
   // Read stdout until the one line the server prints: "facematch listening on http://127.0.0.1:PORT".

@@ -15,10 +15,16 @@
 
 namespace facematch::testing {
 
+// Starts argv[0] (a path) with `env` ("NAME=value") added to this process's environment, stdin from
+// /dev/null, stdout onto `stdout_fd` (/dev/null when -1) and stderr into `stderr_path`. The child gets
+// SIGKILL when the test process dies, so no server outlives a crashed test.
+pid_t spawn_child(const std::vector<std::string>& argv, const std::vector<std::string>& env, int stdout_fd,
+                  const std::filesystem::path& stderr_path);
+
 class ServerProcess {
  public:
   // Starts `facematch serve --port 0 --bind 127.0.0.1 --models <models_dir()> --log-level warn <args>`
-  // (without --log-level warn when `args` set a level)
+  // (without --port 0 or --log-level warn when `args` set a port or a level)
   // with `env` ("NAME=value") added to the environment, and waits for its "listening on" line.
   explicit ServerProcess(const std::vector<std::string>& args = {}, const std::vector<std::string>& env = {});
   ~ServerProcess();  // SIGKILL if still running

@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +25,7 @@ struct ServeArgs {
   double max_body_mb = 20;
   std::string api_keys_file;
   std::string log_level = "info";
+  double drain_delay_s = 0;
   std::optional<std::string> operating_point;
   std::string legacy_align{to_string(server::ServerConfig{}.legacy_align)};
 };
@@ -48,6 +51,8 @@ int run_serve(ServeArgs& args) {
   config.pipeline = args.common.pipeline();
   config.legacy_align = parse_align(args.legacy_align);
   if (!(args.max_body_mb > 0)) throw Error(ErrorCode::invalid_argument, "--max-body-mb must be positive");
+  if (!(args.drain_delay_s >= 0 && args.drain_delay_s <= 3600))
+    throw Error(ErrorCode::invalid_argument, "--drain-delay must be 0 to 3600 seconds");
   config.max_body_bytes = static_cast<std::size_t>(args.max_body_mb * 1024 * 1024);
   check_threshold(config.threshold, "--threshold");
   if (args.operating_point) {
@@ -70,9 +75,28 @@ int run_serve(ServeArgs& args) {
                                             config.operating_point->origin + ")"
                                       : std::string());
 
+  std::atomic<bool> stopping_by_itself{false};  // warm-up failed or listening ended: no drain delay
   std::thread signal_waiter([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
+    if (args.drain_delay_s > 0 && !stopping_by_itself) {
+      // Serving on while the balancer's health check sees /readyz 503 and stops sending requests here:
+      // closing the socket at once would refuse or cut off the requests it still routes to us.
+      spdlog::info("signal {}: /readyz now 503, still serving for {} s (--drain-delay)", signal,
+                   args.drain_delay_s);
+      service.withdraw();
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::duration<double>(args.drain_delay_s);
+      for (auto left = deadline - std::chrono::steady_clock::now(); left.count() > 0;
+           left = deadline - std::chrono::steady_clock::now()) {
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        const timespec wait{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+        if (sigtimedwait(&stop_signals, nullptr, &wait) > 0) {
+          spdlog::info("second signal: not waiting any longer");
+          break;
+        }
+      }
+    }
     spdlog::info("signal {}: finishing in-flight requests", signal);
     service.shutdown();
   });
@@ -84,12 +108,14 @@ int run_serve(ServeArgs& args) {
     } catch (const std::exception& e) {
       spdlog::error("warm-up inference failed: {}", e.what());
       warm_up_failed = true;
+      stopping_by_itself = true;
       pthread_kill(signal_waiter.native_handle(), SIGTERM);
     }
   });
   service.run();
   warm_up.join();
   // run() also returns when listening fails; the waiter must then be woken to be joined.
+  stopping_by_itself = true;
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
   spdlog::info("stopped");
@@ -163,6 +189,12 @@ void add_serve_commands(CLI::App& app, CommandTable& commands) {
          "Access-Control-Allow-Origin of every answer: * (any page), ORIGIN[,ORIGIN...] (echoed when "
          "the request's Origin is listed) or '' (no CORS headers)")
       ->envname("FACEMATCH_CORS_ORIGIN")
+      ->capture_default_str();
+  cmd->add_option("--drain-delay", args->drain_delay_s,
+                  "Seconds between SIGTERM and closing the listening socket, serving on while /readyz "
+                  "answers 503, so that a load balancer takes this replica out first; a second signal "
+                  "ends the wait (README: Deployment)")
+      ->envname("FACEMATCH_DRAIN_DELAY")
       ->capture_default_str();
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("FACEMATCH_LOG_LEVEL")

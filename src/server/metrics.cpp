@@ -130,7 +130,8 @@ std::string Metrics::render(const Gauges& g) const {
         static_cast<double>(g.queue_capacity));
   gauge(out, "facematch_ready", "1 when models are loaded and the warm-up inference passed.",
         g.ready ? 1 : 0);
-  gauge(out, "facematch_draining", "1 after SIGTERM/SIGINT while in-flight requests finish.",
+  gauge(out, "facematch_draining",
+        "1 after SIGTERM/SIGINT: during --drain-delay and while in-flight requests finish.",
         g.draining ? 1 : 0);
   header(out, "facematch_info", "gauge",
          "Always 1; the labels say which descriptor model, precision (per net: "

@@ -224,6 +224,7 @@ struct Service::Impl {
   std::vector<Digest> key_digests;
   std::vector<std::string> cors_origins;  // when config.cors_origin is a list rather than "*"
   std::atomic<bool> ready{false}, draining{false};
+  std::atomic<bool> withdrawn{false};  // withdraw(): not ready for the balancer, still serving
 
   // The API's routes: a path one of them matches answers other methods 405 with Allow, and bodies of a
   // type the route does not take 415, before httplib reads the body (route()).
@@ -277,7 +278,7 @@ struct Service::Impl {
       spdlog::error("{} {}: {}", req.method, req.path, e.what());
       send_error(res, {500, "internal", "internal error; the server log has details"});
     }
-    if (draining) res.set_header("Connection", "close");
+    if (draining || withdrawn) res.set_header("Connection", "close");
   }
 
   // A place among workers + queue, or 429/503 at once. Taken before the body is parsed so that at
@@ -691,7 +692,7 @@ struct Service::Impl {
     g.workers = admission.workers();
     g.queue_capacity = admission.queue_capacity();
     g.ready = ready;
-    g.draining = draining;
+    g.draining = draining || withdrawn;
     g.nets = verifier.models()->with_precision(config.pipeline.precision)->net_precisions();
     return g;
   }
@@ -729,7 +730,7 @@ struct Service::Impl {
     });
     route("GET", "/readyz", {}, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(req, res, false, [&] {
-        if (draining) throw HttpError(503, "overloaded", "shutting down");
+        if (draining || withdrawn) throw HttpError(503, "overloaded", "shutting down");
         if (!ready) throw HttpError(503, "overloaded", "warming up");
         send_json(res, 200, {{"status", "ready"}, {"workers", workers}, {"queue", config.queue}});
       });
@@ -937,6 +938,8 @@ void Service::warm_up() {
   }
   impl_->ready = true;
 }
+
+void Service::withdraw() { impl_->withdrawn = true; }
 
 void Service::shutdown() {
   impl_->draining = true;

@@ -61,6 +61,10 @@ class Service {
   void run();
   // One inference through every stage; /readyz answers 200 only after it passed.
   void warm_up();
+  // The first step of a drain behind a load balancer: /readyz answers 503 while every request is still
+  // served, each answer closing its connection, so that the balancer's health check takes this replica
+  // out before shutdown() closes the listening socket. Thread-safe.
+  void withdraw();
   // Stop accepting, answer 503 to new inference requests, let in-flight ones finish. Thread-safe.
   void shutdown();
   // Every route of the route table (the API, the original route and the page's files), in registration
