@@ -427,13 +427,13 @@ TEST(Server, OneShapeForAFaceAndAnImageOnEveryRoute) {
   ASSERT_TRUE(detected.contains("faces")) << detected;
   ASSERT_TRUE(embedded.contains("images")) << embedded;
 
-  const Keys image = {"chosen_face", "decode_scale", "faces", "height", "precision", "width"};
+  const Keys image = {"chosen_face", "decode_scale", "faces", "height", "nets", "precision", "width"};
   EXPECT_EQ(keys_of(verified["img1"]), image);
   EXPECT_EQ(keys_of(embedded["images"][0]),
-            (Keys{"chosen_face", "decode_scale", "faces", "height", "precision", "time_ms", "width"}));
+            (Keys{"chosen_face", "decode_scale", "faces", "height", "nets", "precision", "time_ms", "width"}));
   // /detect is one image, so the image's fields are the answer's own; it chooses no face.
   EXPECT_EQ(keys_of(detected),
-            (Keys{"decode_scale", "detector", "faces", "height", "precision", "time_ms", "width"}));
+            (Keys{"decode_scale", "detector", "faces", "height", "nets", "precision", "time_ms", "width"}));
   for (const auto* answer : {&verified["img1"], &detected, &embedded["images"][0]}) {
     EXPECT_EQ((*answer)["width"], 910);
     EXPECT_EQ((*answer)["height"], 1137);

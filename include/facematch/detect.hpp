@@ -57,8 +57,10 @@ struct DetectorOptions {
   double border_retry_fraction = 0.0;
   // When nothing is found after every retry above, detect again (with the same retries) on the photo
   // turned a quarter clockwise, a quarter counter-clockwise and upside down, for photos taken sideways
-  // without an EXIF orientation; the turn whose best face scores highest wins, its faces carrying
-  // Detection::upright_turns. Only photos that would otherwise have no face pay for it.
+  // without an EXIF orientation; the turn whose best face scores highest (at least 0.7) wins, its
+  // faces carrying Detection::upright_turns. Only photos that would otherwise have no face pay for
+  // that. Faces that are found get a cheaper look: the tiny detector at 160 px on a crop of twice the
+  // face, upright and turned a quarter each way, stands up a face it scores 0.5 higher turned.
   bool retry_quarter_turns = false;
 
   // Detectors are cached per configuration (one per thread), so every field takes part.

@@ -54,6 +54,9 @@ constexpr float kOrientationFloor = 0.1f;
 // left to the no-face retry: tiny scores upright faces upside down nearly as high as upright (median
 // 0.89 for 0.82), so no margin told them apart without turning upright faces over.
 constexpr float kTurnMargin = 0.5f;
+// A photo without a face searched again turned must show a face this sure: three more looks at a photo
+// without one are three more chances of a false face (noface_penguin_drawing.jpg turned scored 0.62).
+constexpr float kTurnedPhotoMinScore = 0.7f;
 // Only the best-scored faces of a photo are checked, which bounds the cost on crowds.
 constexpr std::size_t kMaxOrientationChecks = 8;
 
@@ -369,7 +372,9 @@ std::vector<Detection> RecallFaceDetector::detect(const cv::Mat& rgb) {
   // case. Every turn is tried so that a spurious face in one cannot win over the real face in another.
   for (const int turns : {1, 3, 2}) {
     auto turned = detect_upright(turn_clockwise(rgb, turns));
-    if (turned.empty() || (!found.empty() && turned.front().score <= found.front().score)) continue;
+    if (turned.empty() || turned.front().score < kTurnedPhotoMinScore ||
+        (!found.empty() && turned.front().score <= found.front().score))
+      continue;
     for (auto& d : turned) {
       d.box = unturn_box(d.box, turns, rgb.size());
       d.upright_turns = turns;
