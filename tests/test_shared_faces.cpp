@@ -148,8 +148,8 @@ TEST(SharedFaces, CascadeFindsBothAdultsOfTheGroupPhoto) {
 // finds most faces lying on their side, the landmark net does not, so the tiny detector (upright faces
 // only) judges which way up each face stands, a photo without any face is turned until one is found,
 // the landmark net sees the face upright, and the chip is the same face. (Upside down is not judged:
-// tiny scores upright faces upside down almost as high, docs/detection-recall.md.) Boxes and landmarks stay in the photo's own
-// coordinates, so they land where the turned face is.
+// tiny scores upright faces upside down almost as high, docs/detection-recall.md.) Boxes and landmarks stay
+// in the photo's own coordinates, so they land where the turned face is.
 TEST(SharedFaces, SidewaysPhotosAreTurnedUntilTheFaceIsUpright) {
   fm::Verifier verifier(fm::testing::shared_models(), 1);
   auto options = fm::recommended_pipeline();

@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "facematch/compare.hpp"
-#include "facematch/pipeline.hpp"
 #include "facematch/embed.hpp"
+#include "facematch/pipeline.hpp"
 
 namespace facematch::report {
 
