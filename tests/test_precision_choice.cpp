@@ -90,9 +90,7 @@ TEST(PrecisionChoice, CandidatesAreFp32AndWhatTheGateAllowsNatively) {
   // SSD failed bf16's gate and has no int8 ranges; only the recognition net is calibrated for int8.
   EXPECT_EQ(fm::auto_candidates("ssd_mobilenetv1_model@512").size(), 1u);
   EXPECT_FALSE(is_candidate(kLandmarks, Precision::int8));
-  // int8 on AMX is left out (src/models/model_files.cpp, auto_candidates).
-  EXPECT_EQ(is_candidate(kRecognition, Precision::int8),
-            fm::engine::cpu_has_native_int8() && !fm::engine::cpu_runs_int8_on_amx());
+  EXPECT_EQ(is_candidate(kRecognition, Precision::int8), fm::engine::cpu_has_native_int8());
 }
 
 TEST(PrecisionChoice, CacheFileRoundTripsForTheSameMachineOnly) {

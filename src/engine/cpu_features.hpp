@@ -28,8 +28,6 @@ bool cpu_supports_bf16();
 // The CPU has int8 dot products that accumulate in 32 bits (VNNI or AMX). Without them oneDNN's int8
 // kernels go through 16-bit intermediates, which can saturate.
 bool cpu_has_native_int8();
-// True where oneDNN runs int8 on AMX tiles (its effective ISA is avx512_core_amx).
-bool cpu_runs_int8_on_amx();
 // oneDNN's name of the instruction set it dispatches to (e.g. "avx512_core_bf16").
 std::string cpu_isa_name();
 

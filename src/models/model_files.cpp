@@ -105,13 +105,7 @@ std::vector<Precision> auto_candidates(std::string_view key) {
   // Emulated bf16 and int8 without 32-bit accumulation were slower than fp32 wherever they were timed
   // (docs/speed.md), so they are not worth timing.
   if (spec.bf16 && engine::cpu_has_native_bf16()) candidates.push_back(Precision::bf16);
-  // Not on AMX for now: oneDNN 2.6.3 (Debian 12) crashed creating an int8 AMX convolution of the
-  // recognition net under AddressSanitizer (a read past a heap block inside dnnl_primitive_create;
-  // Backends/GalleryTest.RefusesPhotosWithoutOneGoodFace, 2026-12-03), and passed with the same choice on
-  // AVX512-VNNI (ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16). Until that is understood, auto does not pick a
-  // path that reads memory it does not own; --precision int8 still forces it.
-  if (spec.int8 && engine::cpu_has_native_int8() && !engine::cpu_runs_int8_on_amx())
-    candidates.push_back(Precision::int8);
+  if (spec.int8 && engine::cpu_has_native_int8()) candidates.push_back(Precision::int8);
   return candidates;
 }
 
