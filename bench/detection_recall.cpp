@@ -130,25 +130,10 @@ struct Photo {
   int min_faces = 1;  // 0: a photo with no face
 };
 
-std::vector<std::vector<std::string>> read_csv(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw Error(ErrorCode::io_error, "cannot read " + file);
-  std::vector<std::vector<std::string>> rows;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    rows.push_back(std::move(cells));
-  }
-  return rows;
-}
-
 std::vector<Photo> read_manifest(const std::string& dir) {
   std::vector<Photo> photos;
-  for (const auto& cells : read_csv(dir + "/manifest.csv"))  // img,identity,min_faces,tags,...
-    if (cells.size() >= 4 && !cells[2].empty())              // the corrupt file has no face count
+  for (const auto& cells : recall::read_csv(dir + "/manifest.csv"))  // img,identity,min_faces,tags,...
+    if (cells.size() >= 4 && !cells[2].empty())                      // the corrupt file has no face count
       photos.push_back({dir + "/" + cells[0], std::stoi(cells[2])});
   return photos;
 }
@@ -160,18 +145,6 @@ std::vector<Photo> read_list(const std::string& file, std::size_t limit, int exp
   for (std::string line; std::getline(in, line) && photos.size() < limit;)
     if (!line.empty()) photos.push_back({line, expected});
   return photos;
-}
-
-// `limit` photos of DIR/identities.csv, evenly spaced through it (so every part of the set, and most of
-// its people, take part), relative to DIR.
-std::vector<std::string> recall_set_photos(const std::string& dir, std::size_t limit) {
-  std::vector<std::string> all;
-  for (const auto& cells : read_csv(dir + "/identities.csv"))
-    if (!cells.empty() && !cells[0].empty()) all.push_back(cells[0]);
-  if (limit >= all.size()) return all;
-  std::vector<std::string> picked;
-  for (std::size_t i = 0; i < limit; ++i) picked.push_back(all[i * all.size() / limit]);
-  return picked;
 }
 
 std::vector<std::uint8_t> as_bmp(const cv::Mat& rgb) {
@@ -267,7 +240,7 @@ RecallSetResult run_recall_set(const Context& ctx, const std::string& dir, std::
 
   RecallSetResult result;
   for (const auto& v : variants) result.variants.emplace_back().name = v.name;
-  const auto photos = recall_set_photos(dir, limit);
+  const auto photos = recall::recall_set_photos(dir, limit);
   result.photos_tried = photos.size();
   // The ground truth is always the recommended pipeline's own view of the original file, whatever the
   // flags, so every configuration is measured against the same faces.

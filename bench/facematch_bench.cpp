@@ -156,6 +156,15 @@ int main(int argc, char** argv) {
     o["verify_640x480_ms"] = median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); });
     o["verify_640x480_stages"] = verify_stages(verifier, pa, pb, options, n);
   }
+  // The defaults without the quarter-turn checks (issue 12): what looking for faces lying on their side
+  // costs photos whose faces stand upright.
+  {
+    auto options = recommended_pipeline();
+    options.detector.retry_quarter_turns = false;
+    auto& o = out["recommended_without_turns"];
+    o["pipeline_ms"] = median_ms(n, [&] { (void)verifier.analyze(rgb, options, /*embed_all_faces=*/true); });
+    o["verify_640x480_ms"] = median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); });
+  }
   // What auto chose per net for the verifier's threads (measured in this run or read from the cache).
   out["auto_nets"] = report::nets_json(
       models->with_precision(Precision::automatic)->net_precisions(verifier.threads_per_call()));

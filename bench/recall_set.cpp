@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <fstream>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 #include "facematch/error.hpp"
 
@@ -215,6 +217,31 @@ std::vector<NamedImage> synthetic_non_faces(const cv::Mat& face_photo) {
   cv::GaussianBlur(face_photo, blurred, cv::Size(0, 0), 20);
   out.push_back({"blur20_face_photo", blurred});
   return out;
+}
+
+std::vector<std::vector<std::string>> read_csv(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw Error(ErrorCode::io_error, "cannot read " + file);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+std::vector<std::string> recall_set_photos(const std::string& dir, std::size_t limit) {
+  std::vector<std::string> all;
+  for (const auto& cells : read_csv(dir + "/identities.csv"))
+    if (!cells.empty() && !cells[0].empty()) all.push_back(cells[0]);
+  if (limit >= all.size()) return all;
+  std::vector<std::string> picked;
+  for (std::size_t i = 0; i < limit; ++i) picked.push_back(all[i * all.size() / limit]);
+  return picked;
 }
 
 }  // namespace facematch::recall

@@ -48,6 +48,12 @@ FaceImage darken(const FaceImage& photo, double mean_luma, double gamma, double 
 
 double mean_luma(const cv::Mat& rgb);
 
+// The rows of a CSV file without quoting, its header left out.
+std::vector<std::vector<std::string>> read_csv(const std::string& file);
+// `limit` photos of DIR/identities.csv, evenly spaced through it (so every part of the set, and most of
+// its people, take part), relative to DIR.
+std::vector<std::string> recall_set_photos(const std::string& dir, std::size_t limit);
+
 struct Variant {
   std::string name;
   std::function<FaceImage(const FaceImage&)> make;

@@ -1,6 +1,8 @@
 // Alignment geometry: face-api's rectangle rule, and the similarity chip's invariance to rotation and scale.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <opencv2/imgproc.hpp>
 
 #include "facematch/align.hpp"
@@ -126,4 +128,20 @@ TEST(Align, EveryModeHasAName) {
   for (auto mode :
        {fm::AlignMode::faceapi, fm::AlignMode::similarity, fm::AlignMode::unsquash, fm::AlignMode::affine})
     EXPECT_EQ(fm::parse_align(fm::to_string(mode)), mode);
+}
+
+// The misfit judges shape alone: a real face's landmarks rotated, scaled and moved keep theirs, and the
+// same points jumbled lie far from any face.
+TEST(Align, MeanFaceMisfitIgnoresPoseAndSeesAJumbledShape) {
+  const fm::Face face = real_face(test_photo());
+  const double misfit = fm::mean_face_misfit(face.landmarks);
+  EXPECT_LT(misfit, 0.08);  // 95% of the recall set's upright faces (bench/orientation_study)
+  fm::Landmarks68 moved = face.landmarks, jumbled = face.landmarks;
+  const double angle = 0.6;
+  for (auto& p : moved)
+    p = {3 * (std::cos(angle) * p.x - std::sin(angle) * p.y) + 40,
+         3 * (std::sin(angle) * p.x + std::cos(angle) * p.y) - 7};
+  EXPECT_NEAR(fm::mean_face_misfit(moved), misfit, 1e-9);
+  std::reverse(jumbled.begin() + 17, jumbled.end());
+  EXPECT_GT(fm::mean_face_misfit(jumbled), 3 * misfit);
 }

@@ -31,6 +31,11 @@ inline constexpr int kChipSize = 150;
 // face-api's FaceLandmarks.alignDlib() rectangle, in image pixels (may extend past the image).
 cv::Rect faceapi_chip_rect(const Face& face, int image_w, int image_h);
 
+// How far a face's inner landmarks (17-67) lie from dlib's mean face after the similarity that fits them
+// best: the RMS distance in units of the mean face's side (0 for the mean face itself). A face the
+// landmark net could not read, e.g. one upside down, gets an irregular shape and a large misfit.
+double mean_face_misfit(const Landmarks68& landmarks);
+
 // The chip for `face` in `rgb` (CV_8UC3, RGB): CV_32FC3, 150x150, RGB values on the 0..255 scale.
 cv::Mat extract_chip(const cv::Mat& rgb, const Face& face, AlignMode mode);
 

@@ -186,6 +186,17 @@ cv::Mat dlib_chip(const cv::Mat& rgb, const Face& face, AlignMode mode) {
 
 }  // namespace
 
+double mean_face_misfit(const Landmarks68& landmarks) {
+  std::vector<cv::Point2d> image_pts, mean_pts;
+  for (int i = 17; i < 68; ++i) {
+    image_pts.push_back(landmarks[static_cast<std::size_t>(i)]);
+    mean_pts.emplace_back(kMeanFaceX[i - 17], kMeanFaceY[i - 17]);
+  }
+  const cv::Matx23d image_to_mean = fit_similarity(image_pts, mean_pts);
+  const double residual = fit_residual(image_to_mean, image_pts, mean_pts);
+  return std::isfinite(residual) ? std::sqrt(residual / static_cast<double>(image_pts.size())) : 1.0;
+}
+
 std::string_view to_string(AlignMode mode) {
   switch (mode) {
     case AlignMode::faceapi:
