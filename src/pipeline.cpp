@@ -214,7 +214,10 @@ const PipelineSetting kSettings[] = {
              "cached; see facematch info), fp32 (exact), bf16 or int8 (the recognition net in calibrated "
              "int8, the others as auto)",
      .env = "FACEMATCH_PRECISION",
-     .affects_descriptors = true,
+     // Not in the fingerprint: every precision a net may run in passes its accuracy gate against fp32
+     // (no verdict changed), and auto itself resolves to different precisions on different CPUs, so a
+     // threshold fitted under one holds under the others. The file records the precision as provenance.
+     .affects_descriptors = false,
      .per_request = false,
      .cli = true,
      .compare_only = false,

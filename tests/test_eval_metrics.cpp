@@ -218,6 +218,14 @@ TEST(OperatingPoints, RefusedUnderAnotherPipelineNamingTheSetting) {
   runtime.face_policy = fm::FacePolicy::error;
   runtime.require_acceptable_quality = true;
   EXPECT_NO_THROW(loaded.check_pipeline(runtime));
+  // Nor does precision: each passes its accuracy gate, and auto differs between CPUs anyway.
+  for (const auto precision : {fm::Precision::fp32, fm::Precision::bf16, fm::Precision::int8}) {
+    auto other_precision = fitted;
+    other_precision.precision = precision;
+    EXPECT_NO_THROW(loaded.check_pipeline(other_precision)) << fm::to_string(precision);
+    EXPECT_NO_THROW(fm::builtin_operating_points().check_pipeline(other_precision))
+        << fm::to_string(precision);
+  }
   // The detector, alignment and flip averaging are the same: only the fingerprint sees this one.
   auto other = fitted;
   other.detector.cascade_sure_score = 0.85f;

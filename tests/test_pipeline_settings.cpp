@@ -133,9 +133,9 @@ TEST(PipelineSettings, FingerprintFollowsTheDescriptorSettingsOnly) {
     }
   }
   // The table's classification itself, for the settings that matter most.
-  for (const char* descriptor : {"detector", "align", "flip_average", "precision", "cascade_sure_score"})
+  for (const char* descriptor : {"detector", "align", "flip_average", "cascade_sure_score"})
     EXPECT_TRUE(fm::pipeline_setting(descriptor).affects_descriptors) << descriptor;
-  for (const char* runtime : {"max_megapixels", "max_bytes", "min_quality", "face_policy"})
+  for (const char* runtime : {"max_megapixels", "max_bytes", "min_quality", "face_policy", "precision"})
     EXPECT_FALSE(fm::pipeline_setting(runtime).affects_descriptors) << runtime;
 }
 

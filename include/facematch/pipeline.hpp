@@ -26,7 +26,8 @@ struct PipelineSetting {
   std::string_view env;
   // Descriptors or distances change with it, so thresholds fitted under one value do not hold under
   // another: it takes part in the fingerprint. The others decide what is refused or which face is
-  // compared (limits, face_policy, min_quality), not the distance between two given faces.
+  // compared (limits, face_policy, min_quality), not the distance between two given faces; precision
+  // neither, since each precision passes an accuracy gate against fp32.
   bool affects_descriptors;
   // A request to the service may set it; the others (limits, precision, reduced decoding) are the
   // server's.
