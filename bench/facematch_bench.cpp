@@ -68,9 +68,26 @@ nlohmann::json verify_stages(Verifier& verifier, const std::vector<std::uint8_t>
 
 }  // namespace
 
+// Only the default verify of the pair, N times after a warm-up: a steady process for bench/profile.sh to
+// sample, with nothing else in it. Prints the median ms.
+int verify_loop(const std::string& models_dir, const std::string& pair_a, const std::string& pair_b, int n) {
+  const Verifier verifier(Models::load(models_dir), 1);
+  const auto pa = jpeg_640x480(pair_a), pb = jpeg_640x480(pair_b);
+  const auto options = recommended_pipeline();
+  for (int i = 0; i < 5; ++i) (void)verifier.verify_encoded(pa, pb, options);
+  std::cout << nlohmann::json{{"verify_640x480_ms",
+                               median_ms(n, [&] { (void)verifier.verify_encoded(pa, pb, options); })}}
+                   .dump()
+            << '\n';
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[2]) == "--verify-loop")
+    return verify_loop(argv[1], argv[3], argv[4], std::stoi(argv[5]));
   if (argc < 3) {
-    std::cerr << "usage: facematch_bench MODELS_DIR IMAGE [PAIR_A PAIR_B] [N]\n";
+    std::cerr << "usage: facematch_bench MODELS_DIR IMAGE [PAIR_A PAIR_B] [N]\n"
+                 "       facematch_bench MODELS_DIR --verify-loop PAIR_A PAIR_B N\n";
     return 2;
   }
   const std::string models_dir = argv[1], image = argv[2];
