@@ -2,7 +2,7 @@
 // keep-alive connections and reports throughput, latency percentiles, statuses and the server's RSS.
 //
 //   facematch_load --port P --img1 A.jpg --img2 B.jpg [--pixels 307200] [--concurrency 4]
-//                  [--requests 200] [--pid SERVER_PID]
+//                  [--requests 200] [--pid SERVER_PID] [--api-key KEY]
 #include <httplib.h>
 
 #include <algorithm>
@@ -74,7 +74,7 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   int port = 8080, concurrency = 4, requests = 200, pid = 0;
   double pixels = 640 * 480;
-  std::string img1, img2;
+  std::string img1, img2, api_key;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--port")
@@ -91,6 +91,8 @@ int main(int argc, char** argv) {
       requests = std::stoi(value);
     else if (flag == "--pid")
       pid = std::stoi(value);
+    else if (flag == "--api-key")  // a server started with API keys on, as deployments run it
+      api_key = value;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -100,6 +102,9 @@ int main(int argc, char** argv) {
   const std::string body =
       nlohmann::json{{"img1", photo(img1, pixels, w1, h1)}, {"img2", photo(img2, pixels, w2, h2)}}.dump();
 
+  httplib::Headers headers;
+  if (!api_key.empty()) headers.emplace("Authorization", "Bearer " + api_key);
+
   const long rss_before = pid ? rss_kib(pid) : -1;
   std::mutex mutex;
   std::vector<double> latencies_ms;
@@ -108,7 +113,7 @@ int main(int argc, char** argv) {
   facematch::bench::run_on_keep_alive_clients(
       port, concurrency, static_cast<std::size_t>(requests), [&](httplib::Client& client, std::size_t) {
         const auto t0 = std::chrono::steady_clock::now();
-        const auto r = client.Post("/verify", body, "application/json");
+        const auto r = client.Post("/verify", headers, body, "application/json");
         const double ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         std::lock_guard lock(mutex);  // after the request: the clock never measures the wait for it
@@ -123,9 +128,9 @@ int main(int argc, char** argv) {
     status_text.append(" ").append(std::to_string(s)).append(":").append(std::to_string(n));
   std::printf(
       "concurrency %2d  requests %5d  %6.1f verifications/s  p50 %7.1f ms  p99 %7.1f ms  statuses%s  "
-      "(images %dx%d, %dx%d)",
+      "(images %dx%d, %dx%d, body %zu KB)",
       concurrency, requests, statuses[200] / seconds, percentile(latencies_ms, 0.5),
-      percentile(latencies_ms, 0.99), status_text.c_str(), w1, h1, w2, h2);
+      percentile(latencies_ms, 0.99), status_text.c_str(), w1, h1, w2, h2, body.size() / 1000);
   if (pid) std::printf("  RSS %ld -> %ld KiB", rss_before, rss_after);
   std::printf("\n");
   return statuses[200] == requests ? 0 : 1;

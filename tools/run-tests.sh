@@ -6,6 +6,11 @@
 #   tools/run-tests.sh            release build
 #   tools/run-tests.sh --asan     also an AddressSanitizer + UBSan build (preset asan) and its tests
 #   tools/run-tests.sh --fuzz N   also fuzz each libFuzzer target for N seconds (preset fuzz, clang 14)
+#   tools/run-tests.sh --container  also build the container image and run it with podman (ctest
+#                                 container_image, -DFACEMATCH_CONTAINER_TEST=ON; needs the Debian mirror)
+#
+# The release build is configured with the container test on or off as --container says, so that what
+# runs follows the command, not what an earlier run left in the cache.
 #
 # Exit code: ctest's (the first failing one when both presets run).
 set -euo pipefail
@@ -13,15 +18,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 asan=0
 fuzz_seconds=0
+container=OFF
 while (($#)); do
   case "$1" in
     --asan) asan=1; shift ;;
     --fuzz) fuzz_seconds="${2:?--fuzz needs a number of seconds}"; shift 2 ;;
-    *) echo "usage: $0 [--asan] [--fuzz SECONDS]" >&2; exit 2 ;;
+    --container) container=ON; shift ;;
+    *) echo "usage: $0 [--asan] [--fuzz SECONDS] [--container]" >&2; exit 2 ;;
   esac
 done
 
 ./setup.sh
+cmake --preset release -DFACEMATCH_CONTAINER_TEST="$container" >/dev/null
 cmake --build --preset release
 
 rc=0

@@ -46,9 +46,12 @@ mkdir -p "$work/models"
 grep -v '^#' "$sums" | awk 'NF == 2 {print $2}' | while read -r f; do cp -L "$models/$f" "$work/models/"; done
 cp "$binary" "$work/facematch"
 
-# Documentation, locales and apt's lists are left out: nothing in the image reads them.
+# Documentation, locales and apt's lists are left out: nothing in the image reads them. mmdebstrap's own
+# output goes to a log shown only on failure: --quiet would also hide apt's reason (which host it could
+# not reach), and a failure must say whether the image could not be built for want of the mirror.
 echo "build-image: mmdebstrap bookworm minbase + ${#packages[@]} library packages" >&2
-mmdebstrap --variant=minbase --quiet \
+mmdebstrap_log="$work/mmdebstrap.log"
+if ! mmdebstrap --variant=minbase \
   --include="$(IFS=,; echo "${packages[*]}")" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
@@ -57,7 +60,19 @@ mmdebstrap --variant=minbase --quiet \
   --customize-hook="cd \"\$1/opt/facematch/models\" && sha256sum --quiet -c '$PWD/$sums'" \
   --customize-hook='chroot "$1" useradd --system --uid 10001 --user-group --home-dir /var/lib/facematch --create-home --shell /usr/sbin/nologin facematch' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-  bookworm "$work/rootfs.tar"
+  bookworm "$work/rootfs.tar" >"$mmdebstrap_log" 2>&1; then
+  grep -E '^(E|W|Err):|^  ' "$mmdebstrap_log" | tail -n 20 >&2 || tail -n 20 "$mmdebstrap_log" >&2
+  # apt's words when a host cannot be resolved or connected to (apt-pkg's http and connect methods).
+  if grep -qE 'Could not (connect|resolve)|Unable to connect|Temporary failure resolving|Connection (timed out|failed)' \
+    "$mmdebstrap_log"; then
+    echo "build-image: the Debian mirror is unreachable, so the image cannot be built: its root file system" \
+      "comes from Debian 12's packages at deb.debian.org and security.debian.org (apt's errors above)." \
+      "Give this machine access to them (directly or through http_proxy) and build again." >&2
+  else
+    echo "build-image: mmdebstrap failed (its last lines above)" >&2
+  fi
+  exit 1
+fi
 
 if [[ -n "$keep_rootfs" ]]; then
   mkdir -p "$keep_rootfs" && tar -C "$keep_rootfs" -xf "$work/rootfs.tar"

@@ -1,7 +1,7 @@
 // Offline checks of the rendered Kubernetes manifests (tests/kubernetes/run.sh): every object against
 // the Kubernetes API schemas (npm kubernetes-models), then what matters for facematch: probes on the
-// right paths and port, CPU requests matching the workers, the grace period outlasting the drain, the
-// Secret references, Prometheus annotations, the selectors of the Service, HPA and PDB, and every
+// right paths and port, CPU requests matching the workers, memory with its margins over the measured
+// peaks, the grace period outlasting the drain, the Secret references, Prometheus annotations, the selectors of the Service, HPA and PDB, and every
 // FACEMATCH_* variable known to the binary. Then the same checks must refuse broken copies.
 //
 //   node validate.mjs RENDERED.yaml FACEMATCH_BINARY
@@ -30,6 +30,19 @@ function one(list, kind) {
   const found = list.filter((o) => o.kind === kind);
   assert.equal(found.length, 1, `exactly one ${kind}`);
   return found[0];
+}
+
+// What bench/memory.sh measured for the Deployment's settings (docs/deployment.md, Memory): the highest
+// peak resident size under a sustained load and when every server thread holds a phone-photo request.
+// The request keeps 15% over the first, the limit 25% over the second.
+const measuredMemory = { workers: 2, queue: 64, sustainedMiB: 885, burstMiB: 1390 };
+
+// A Kubernetes memory quantity in MiB (the suffixes a manifest uses for memory).
+function mebibytes(quantity) {
+  const m = String(quantity).match(/^([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/);
+  assert.ok(m, `memory quantity ${quantity}`);
+  const factor = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2]] ?? 1;
+  return (Number(m[1]) * factor) / 2 ** 20;
 }
 
 function matches(selector, labels) {
@@ -66,6 +79,17 @@ function checkFacematch(list) {
   assert.equal(cores, workers, "requests.cpu equals FACEMATCH_WORKERS");
   assert.ok(container.resources.requests.memory, "a memory request");
   assert.ok(container.resources.limits?.memory, "a memory limit");
+  const memoryRequest = mebibytes(container.resources.requests.memory);
+  const memoryLimit = mebibytes(container.resources.limits.memory);
+  assert.ok(memoryLimit >= memoryRequest, "limits.memory is at least requests.memory");
+  // The figures hold for the measured settings only; other workers or queue lengths need their own run.
+  const queue = Number(env.FACEMATCH_QUEUE?.value ?? 64);
+  if (workers === measuredMemory.workers && queue === measuredMemory.queue) {
+    assert.ok(memoryRequest >= 1.15 * measuredMemory.sustainedMiB,
+      `requests.memory ${memoryRequest} Mi is 1.15 x the measured sustained peak ${measuredMemory.sustainedMiB} MiB`);
+    assert.ok(memoryLimit >= 1.25 * measuredMemory.burstMiB,
+      `limits.memory ${memoryLimit} Mi is 1.25 x the measured burst peak ${measuredMemory.burstMiB} MiB`);
+  }
 
   // The drain (FACEMATCH_DRAIN_DELAY) then in-flight requests (read + write timeouts, 10 s each).
   const drain = Number(env.FACEMATCH_DRAIN_DELAY?.value ?? 0);
@@ -121,6 +145,9 @@ const broken = {
   "readiness on /healthz": (l) => { one(l, "Deployment").spec.template.spec.containers[0].readinessProbe.httpGet.path = "/healthz"; },
   "probe on another port": (l) => { one(l, "Deployment").spec.template.spec.containers[0].livenessProbe.httpGet.port = 9090; },
   "CPU request not the workers": (l) => { one(l, "Deployment").spec.template.spec.containers[0].resources.requests.cpu = "1"; },
+  "memory limit without its margin over the burst peak": (l) => { one(l, "Deployment").spec.template.spec.containers[0].resources.limits.memory = "1536Mi"; },
+  "memory request without its margin over the sustained peak": (l) => { one(l, "Deployment").spec.template.spec.containers[0].resources.requests.memory = "768Mi"; },
+  "memory limit below the request": (l) => { one(l, "Deployment").spec.template.spec.containers[0].resources.requests.memory = "2Gi"; },
   "grace period shorter than the drain": (l) => { one(l, "Deployment").spec.template.spec.terminationGracePeriodSeconds = 10; },
   "Secret reference to nothing": (l) => { one(l, "Deployment").spec.template.spec.containers[0].env.find((e) => e.name === "FACEMATCH_GALLERY").valueFrom.secretKeyRef.name = "missing"; },
   "unknown variable": (l) => { one(l, "Deployment").spec.template.spec.containers[0].env.push({ name: "FACEMATCH_WORKER", value: "2" }); },
