@@ -16,6 +16,7 @@ APT_PACKAGES=(
   clang-14 libclang-rt-14-dev libomp-14-dev  # the libFuzzer targets (tools/run-tests.sh --fuzz, tools/fuzz.sh)
   postgresql-15 libpq-dev  # the shared gallery back end (--gallery postgresql://...): libpq client; the tests start a real server from /usr/lib/postgresql/15/bin
   haproxy  # the multi-replica fault test and bench (tests/test_replicas.cpp, bench/replica_faults.cpp) balance three replicas with it
+  linux-perf  # bench/profile.sh samples a verification with perf
   curl python3  # the container test and bench/load.sh, bench/memory.sh talk to the server with curl; python3 builds requests and picks free ports
   mmdebstrap podman runc  # the container image (deploy/container/build-image.sh: Debian root from the mirror, podman import) and its test; runc because crun refuses cgroup v1/v2 hybrid hosts
   chromium  # the web page test drives it (tests/web; playwright-core comes from tests/web/package-lock.json)

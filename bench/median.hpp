@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,25 @@ double median_ms(int n, F&& f) {
     const auto t = std::chrono::steady_clock::now();
     f();
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+  }
+  return median(std::move(times));
+}
+
+// Median CPU time of the whole process (every thread) per call of f, in ms, after one warm-up call: what
+// one call costs a machine whatever else runs on it.
+template <typename F>
+double median_process_cpu_ms(int n, F&& f) {
+  const auto cpu_ms = [] {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+  };
+  f();
+  std::vector<double> times;
+  for (int i = 0; i < n; ++i) {
+    const double t = cpu_ms();
+    f();
+    times.push_back(cpu_ms() - t);
   }
   return median(std::move(times));
 }
