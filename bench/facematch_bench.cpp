@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_photo.hpp"
 #include "engine/executor.hpp"
 #include "facematch/embed.hpp"
 #include "facematch/landmarks.hpp"
@@ -69,10 +70,13 @@ nlohmann::json verify_stages(Verifier& verifier, const std::vector<std::uint8_t>
 }  // namespace
 
 // Only the default verify of the pair, N times after a warm-up: a steady process for bench/profile.sh to
-// sample, with nothing else in it. Prints the median wall and CPU ms (bench/load.sh's ideal rate).
+// sample, with nothing else in it. The photos are facematch_load's (about 640x480 pixels, aspect kept),
+// so that bench/load.sh compares the service with the same work. Prints the median wall and CPU ms.
 int verify_loop(const std::string& models_dir, const std::string& pair_a, const std::string& pair_b, int n) {
   const Verifier verifier(Models::load(models_dir), 1);
-  const auto pa = jpeg_640x480(pair_a), pb = jpeg_640x480(pair_b);
+  int w = 0, h = 0;
+  const auto pa = bench::jpeg_of_about(pair_a, 640 * 480, w, h),
+             pb = bench::jpeg_of_about(pair_b, 640 * 480, w, h);
   const auto options = recommended_pipeline();
   for (int i = 0; i < 5; ++i) (void)verifier.verify_encoded(pa, pb, options);
   const auto verify = [&] { (void)verifier.verify_encoded(pa, pb, options); };

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_photo.hpp"
 #include "keep_alive_clients.hpp"
 
 namespace {
@@ -41,18 +42,8 @@ std::string base64(const std::vector<unsigned char>& bytes) {
   return out;
 }
 
-// The photo re-encoded as JPEG (quality 90) at about `pixels` pixels, keeping its aspect ratio.
 std::string photo(const std::string& path, double pixels, int& width, int& height) {
-  const cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);
-  if (image.empty()) throw std::runtime_error("cannot read " + path);
-  const double scale = std::sqrt(pixels / (static_cast<double>(image.cols) * image.rows));
-  cv::Mat resized;
-  cv::resize(image, resized, cv::Size(), scale, scale, cv::INTER_AREA);
-  width = resized.cols;
-  height = resized.rows;
-  std::vector<unsigned char> jpeg;
-  cv::imencode(".jpg", resized, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
-  return base64(jpeg);
+  return base64(facematch::bench::jpeg_of_about(path, pixels, width, height));
 }
 
 long rss_kib(int pid) {

@@ -10,6 +10,10 @@
 #                     facematch's default verify of the same bytes (decode included on our side only)
 #   auto_vs_fastest   per net: the 1-thread time of the precision auto chose (facematch info, measured
 #                     afresh) over the fastest of its candidates (facematch_net_bench); 1.0 = auto is right
+#   service_efficiency  bench/load.sh's verifications/s at concurrency 4 over cores / the CPU time of one
+#                     verification of the same pair (its p99 beside it)
+#   recall_extras_cost  the defaults' pipeline time on IMAGE over the same without issue 12's retries and
+#                     doubt band (1.0 = finding more faces costs photos like IMAGE nothing)
 # Defaults: the model package's sample1.jpg (1920x1280, 3 faces), the pair hugh_laurie_1.jpg and
 # obama_1.jpg from ../shared/faces (scaled to fit 640x480 in memory), N=20. OMP_NUM_THREADS (default:
 # all cores) sets facematch's thread budget; the nets-alone table runs on 1 thread.
@@ -40,8 +44,9 @@ if [ $summary = 1 ]; then
   fa_image=$(cd "$ref" && node bench.mjs --image "$image" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
   fa_a=$(cd "$ref" && node bench.mjs --image "$work/pair_a.jpg" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
   fa_b=$(cd "$ref" && node bench.mjs --image "$work/pair_b.jpg" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
-  node - "$ours" "$nets" "$info" "$fa_image" "$fa_a" "$fa_b" <<'JS'
-const [ours, nets, info, faImage, faA, faB] = process.argv.slice(2).map(JSON.parse);
+  service=$("$root/bench/load.sh" "$build" 400 0 | tail -n 1)
+  node - "$ours" "$nets" "$info" "$fa_image" "$fa_a" "$fa_b" "$service" <<'JS'
+const [ours, nets, info, faImage, faA, faB, service] = process.argv.slice(2).map(JSON.parse);
 const round = (x) => +x.toFixed(3);
 // facematch_net_bench's names for the nets facematch info lists by key.
 const benchName = {face_recognition_model: 'recognition', face_landmark_68_model: 'landmark',
@@ -60,10 +65,13 @@ console.log(JSON.stringify({
   pipeline_speedup: round(faImage.stage_ms.total.median / ours.recommended.pipeline_ms),
   pair_speedup: round((faA.stage_ms.total.median + faB.stage_ms.total.median) / ours.recommended.verify_640x480_ms),
   auto_vs_fastest: autoVsFastest, auto_choice_1_thread: autoChoice,
+  service_efficiency: service.service_efficiency, service_p99_ms: service.service_p99_ms,
+  recall_extras_cost: round(ours.recommended.pipeline_ms / ours.recommended_without_recall_extras.pipeline_ms),
   auto_choice: Object.fromEntries(Object.entries(ours.auto_nets).map(([k, v]) => [k, v.precision])),
   ms: {facematch_pipeline: round(ours.recommended.pipeline_ms), face_api_pipeline: round(faImage.stage_ms.total.median),
        facematch_pair: round(ours.recommended.verify_640x480_ms),
-       face_api_pair: round(faA.stage_ms.total.median + faB.stage_ms.total.median)},
+       face_api_pair: round(faA.stage_ms.total.median + faB.stage_ms.total.median),
+       service_rate: service.service_rate, service_ideal_rate: service.service_ideal_rate},
 }));
 JS
   exit 0
