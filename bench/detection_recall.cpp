@@ -274,10 +274,10 @@ RecallSetResult run_recall_set(const Context& ctx, const std::string& dir, std::
         const auto bytes = as_bmp(image.rgb);
         const ImageAnalysis found = ctx.verifier.detect_encoded(bytes, bmp_options);
         r.ms.push_back(found.times.detect_ms);
-        // Found means found standing up: a sideways face's box alone gives a wrong chip.
+        // Found means read within 45 degrees of upright: a sideways face's box alone gives a wrong chip.
         const bool matched = std::any_of(found.faces.begin(), found.faces.end(), [&](const Face& f) {
           return recall::matches_face(f.detection.box, image.face) &&
-                 f.detection.upright_turns == image.upright_turns;
+                 recall::reads_upright(image, f.detection.upright_turns);
         });
         if (matched) {
           ++r.matched;

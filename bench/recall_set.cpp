@@ -102,7 +102,13 @@ FaceImage roll(const FaceImage& photo, double degrees) {
   cv::warpAffine(photo.rgb, out, m, canvas, cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(0));
   const cv::Point2d moved(m.at<double>(0, 0) * c.x + m.at<double>(0, 1) * c.y + m.at<double>(0, 2),
                           m.at<double>(1, 0) * c.x + m.at<double>(1, 1) * c.y + m.at<double>(1, 2));
-  return {out, box_around(moved, photo.face.width, photo.face.height)};
+  return {out, box_around(moved, photo.face.width, photo.face.height), photo.upright_turns,
+          photo.roll_deg + degrees};
+}
+
+bool reads_upright(const FaceImage& image, int detected_turns) {
+  const double residual = std::remainder(image.roll_deg - 90.0 * detected_turns, 360.0);
+  return std::abs(residual) <= 45.0 + 1e-9;
 }
 
 FaceImage turn(const FaceImage& photo, int quarter_turns_clockwise) {
@@ -113,13 +119,14 @@ FaceImage turn(const FaceImage& photo, int quarter_turns_clockwise) {
   switch (quarter_turns_clockwise) {
     case 1:
       cv::rotate(photo.rgb, out, cv::ROTATE_90_CLOCKWISE);  // (x, y) -> (h - y, x)
-      return {out, cv::Rect2d(h - f.y - f.height, f.x, f.height, f.width), 3};
+      return {out, cv::Rect2d(h - f.y - f.height, f.x, f.height, f.width), 3, photo.roll_deg - 90};
     case 2:
       cv::rotate(photo.rgb, out, cv::ROTATE_180);  // (x, y) -> (w - x, h - y)
-      return {out, cv::Rect2d(w - f.x - f.width, h - f.y - f.height, f.width, f.height), 2};
+      return {out, cv::Rect2d(w - f.x - f.width, h - f.y - f.height, f.width, f.height), 2,
+              photo.roll_deg - 180};
     case 3:
       cv::rotate(photo.rgb, out, cv::ROTATE_90_COUNTERCLOCKWISE);  // (x, y) -> (y, w - x)
-      return {out, cv::Rect2d(f.y, w - f.x - f.width, f.height, f.width), 1};
+      return {out, cv::Rect2d(f.y, w - f.x - f.width, f.height, f.width), 1, photo.roll_deg - 270};
   }
   throw Error(ErrorCode::invalid_argument, "turn: quarter turns must be 1, 2 or 3");
 }

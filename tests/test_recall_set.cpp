@@ -76,6 +76,24 @@ TEST(RecallSet, QuarterTurnsCarryTheFace) {
   EXPECT_THROW(recall::turn(photo, 4), facematch::Error);
 }
 
+// A face counts as read upright within 45 degrees: a photo turned a quarter clockwise only when the
+// detector turns it back, a face rolled 45 degrees as it lies or a quarter turn the other way.
+TEST(RecallSet, UprightMeansWithin45DegreesOfTheFaceAsRead) {
+  const auto photo = white_face_photo(kPhoto, kFace);
+  EXPECT_TRUE(recall::reads_upright(photo, 0));
+  EXPECT_FALSE(recall::reads_upright(photo, 1));
+  const auto clockwise = recall::turn(photo, 1);
+  EXPECT_EQ(clockwise.upright_turns, 3);
+  for (const int turns : {0, 1, 2}) EXPECT_FALSE(recall::reads_upright(clockwise, turns)) << turns;
+  EXPECT_TRUE(recall::reads_upright(clockwise, 3));
+  EXPECT_TRUE(recall::reads_upright(recall::turn(photo, 2), 2));
+  const auto rolled = recall::roll(photo, 45);  // counter-clockwise
+  EXPECT_TRUE(recall::reads_upright(rolled, 0));
+  EXPECT_TRUE(recall::reads_upright(rolled, 1));
+  EXPECT_FALSE(recall::reads_upright(rolled, 3));
+  EXPECT_FALSE(recall::reads_upright(recall::roll(photo, 30), 1));
+}
+
 TEST(RecallSet, RollTurnsAboutTheFaceWithoutCuttingThePhoto) {
   // A grey photo: the rolled canvas must hold all of it (as many non-black pixels as before).
   recall::FaceImage photo = white_face_photo(kPhoto, kFace);
