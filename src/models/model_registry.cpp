@@ -13,13 +13,14 @@ namespace {
 
 // face-api's own input preparation for each net (NetInput.toBatchTensor and each net's normalize()).
 constexpr ModelSpec kModelRegistry[] = {
-    // SSD normalizes inside its net description ((x / 127.5) - 1, as face-api computes it). Its bf16 keeps
-    // 22 of its 47 layers in fp32 (describe_ssd_mobilenetv1): with all in bf16 its boxes moved and the
-    // chips with them (median descriptor change 0.031-0.038).
+    // SSD normalizes inside its net description ((x / 127.5) - 1, as face-api computes it). In bf16 its
+    // boxes move and the chips with them (median descriptor change 0.031-0.038), so it stays fp32. Keeping
+    // its early layers in fp32 passes the bf16 gate but not the int8 one, which runs it as auto would next
+    // to the int8 recognition net (docs/speed.md "SSD in bf16").
     {kSsdModel,
      kSsdInputSize,
      {},
-     /*bf16=*/true,
+     /*bf16=*/false,
      /*int8=*/false,
      [](const WeightMap& w, int) { return describe_ssd_mobilenetv1(w); },
      /*sized_key=*/true},

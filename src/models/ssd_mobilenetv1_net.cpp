@@ -25,32 +25,22 @@ constexpr bool strided_block(int block) { return block == 2 || block == 4 || blo
 
 constexpr std::array<int, kSsdPredictors> kAnchorsPerCell = {3, 6, 6, 6, 6, 6};
 
-// bf16 keeps conv_0, blocks 1..kLastFp32Block and the depthwise convs of the later blocks in fp32
-// (engine::Conv::keep_fp32). With every layer in bf16 the compared face's box moved by 0.26 px (median,
-// up to 11 px where two anchors nearly tie) and its descriptor by 0.031, over the gate's 0.02. The
-// rounding error builds up through the backbone, most in its depthwise layers; the first conv and the
-// prediction heads in fp32 changed nothing. bench/precision_study and docs/speed.md "SSD in bf16" have
-// the figures of each split.
-constexpr int kLastFp32Block = 8;
-
 struct Builder {
   const WeightMap& w;
   NetDescription& net;
 
   // face-api's pointwiseConvLayer: conv (TF SAME) -> + convolution_bn_offset -> clip to [0, 6].
-  ValueId pointwise(ValueId in, const std::string& prefix, int kernel, int out_c, int stride,
-                    bool keep_fp32) {
+  ValueId pointwise(ValueId in, const std::string& prefix, int kernel, int out_c, int stride) {
     const int in_c = net.shape(in).c;
     auto c = make_conv(net, in, w.get(prefix + "/weights", {kernel, kernel, in_c, out_c}), stride,
                        TfPadding::same);
     c.bias = w.get(prefix + "/convolution_bn_offset", {out_c}).values;
     c.activation = Activation::relu6;
-    c.keep_fp32 = keep_fp32;
     return net.add(std::move(c));
   }
 
   // face-api's depthwiseConvLayer: depthwise 3x3 (TF SAME) -> batchNorm -> clip to [0, 6].
-  ValueId depthwise(ValueId in, const std::string& prefix, int stride, bool keep_fp32) {
+  ValueId depthwise(ValueId in, const std::string& prefix, int stride) {
     const int ch = net.shape(in).c;
     auto c =
         make_depthwise(net, in, w.get(prefix + "/depthwise_weights", {3, 3, ch, 1}), stride, TfPadding::same);
@@ -59,7 +49,6 @@ struct Builder {
                     w.get(prefix + "/BatchNorm/beta", {ch}).values,
                     w.get(prefix + "/BatchNorm/gamma", {ch}).values, kBatchNormEpsilon);
     c.activation = Activation::relu6;
-    c.keep_fp32 = keep_fp32;
     return net.add(std::move(c));
   }
 
@@ -79,15 +68,13 @@ NetDescription describe_ssd_mobilenetv1(const WeightMap& weights) {
   Builder b{weights, net};
 
   // mobileNetV1.ts
-  ValueId x = b.pointwise(net.input(), "MobilenetV1/Conv2d_0_pointwise", 3, kBackboneChannels[0], 2,
-                          /*keep_fp32=*/true);
+  ValueId x = b.pointwise(net.input(), "MobilenetV1/Conv2d_0_pointwise", 3, kBackboneChannels[0], 2);
   ValueId conv11 = x;
   for (int block = 1; block <= 13; ++block) {
     const std::string id = std::to_string(block);
-    x = b.depthwise(x, "MobilenetV1/Conv2d_" + id + "_depthwise", strided_block(block) ? 2 : 1,
-                    /*keep_fp32=*/true);
+    x = b.depthwise(x, "MobilenetV1/Conv2d_" + id + "_depthwise", strided_block(block) ? 2 : 1);
     x = b.pointwise(x, "MobilenetV1/Conv2d_" + id + "_pointwise", 1,
-                    kBackboneChannels[static_cast<std::size_t>(block)], 1, block <= kLastFp32Block);
+                    kBackboneChannels[static_cast<std::size_t>(block)], 1);
     if (block == 11) conv11 = x;
   }
 
@@ -98,7 +85,7 @@ NetDescription describe_ssd_mobilenetv1(const WeightMap& weights) {
   for (int i = 0; i < 8; ++i) {
     const bool reduce = i % 2 == 1;
     extra = b.pointwise(extra, "Prediction/Conv2d_" + std::to_string(i) + "_pointwise", reduce ? 3 : 1,
-                        kExtraChannels[static_cast<std::size_t>(i)], reduce ? 2 : 1, /*keep_fp32=*/false);
+                        kExtraChannels[static_cast<std::size_t>(i)], reduce ? 2 : 1);
     if (reduce) features[static_cast<std::size_t>(2 + i / 2)] = extra;
   }
 
