@@ -96,7 +96,7 @@ console.log(`image ${ours.image} ${ours.width}x${ours.height}; faces ssd=${ours.
 console.log(`ISA ${ours.isa}; auto = ${Object.entries(ours.auto_nets).map(([k, v]) => k.split('@')[0].replace(/_model$/, '') + ' ' + v.precision).join(', ')}; OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS} -> ${ours.threads_per_call} threads per call; medians of ${ours.n}`);
 console.log(`${'median ms'.padEnd(40)} ${'fp32'.padStart(8)} ${'auto'.padStart(8)} ${'face-api'.padStart(9)} speedup  target`);
 row('decode', ours.decode_ms, ours.decode_ms, null);
-row('detect (SSD 512, fp32 always)', ours.detect_ms.ssd, ours.detect_ms.ssd, theirs.stage_ms.detect.median);
+row('detect (SSD 512, fp32)', ours.detect_ms.ssd, ours.detect_ms.ssd, theirs.stage_ms.detect.median);
 row('detect (tiny 416)', fp.tiny_detect_ms, au.tiny_detect_ms, null);
 row('landmarks, per face', fp.landmarks_ms_per_face, au.landmarks_ms_per_face, theirs.stage_ms.landmarks.median / tf);
 row('landmarks, per face in one batch', fp.landmarks_batch_ms_per_face, au.landmarks_batch_ms_per_face, null);

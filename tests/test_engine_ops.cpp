@@ -246,6 +246,61 @@ TEST(EngineOps, ConvolutionKeptInFloatUnderInt8) {
       /*quantized_in_int8=*/false);
 }
 
+// Marked keep_fp32, a convolution runs in fp32 under every type, next to layers that round: the input
+// and a value between layers are read in fp32 by the kept layers and in the net's type by the others
+// (converted copies), and a pooling reads a kept layer's fp32 output. The kept layer on the input must
+// match the reference to fp32's tolerance in every type (in bf16 it would be off by ~3e-3).
+TEST(EngineOps, ConvolutionsKeptInFp32AmongRoundedOnes) {
+  const Shape in{8, 8, 6};
+  fe::NetDescription net("test_keep_fp32", in);
+  const auto a = make_conv(0, 6, 8, 3, 1, {1, 1, 1, 1}, false, fe::Activation::relu, 71);
+  const fe::ValueId va = net.add(a);
+  auto b = make_conv(va, 8, 8, 3, 1, {1, 1, 1, 1}, false, fe::Activation::none, 72);
+  b.keep_fp32 = true;
+  const fe::ValueId vb = net.add(b);
+  const auto c = make_conv(va, 8, 10, 1, 1, {}, false, fe::Activation::none, 73);
+  const fe::ValueId vc = net.add(c);
+  auto d = make_conv(0, 6, 12, 3, 1, {1, 1, 1, 1}, false, fe::Activation::leaky, 74);
+  d.keep_fp32 = true;
+  const fe::ValueId vd = net.add(d);
+  const fe::Pool pool{vb, fe::PoolKind::max, 2, 2, {}};
+  const fe::ValueId vp = net.add(pool);
+  net.mark_output(vc, "c");
+  net.mark_output(vd, "d");
+  net.mark_output(vp, "pooled");
+
+  const auto input = random_values(size_of(in) * kBatch, 17);
+  const auto ra = reference_conv(input, in, a, net.shape(va));
+  const auto rb = reference_conv(ra, net.shape(va), b, net.shape(vb));
+  const std::vector<std::vector<float>> expected = {reference_conv(ra, net.shape(va), c, net.shape(vc)),
+                                                    reference_conv(input, in, d, net.shape(vd)),
+                                                    reference_pool(rb, net.shape(vb), pool, net.shape(vp))};
+  for (const auto type : precisions_here()) {
+    std::vector<float> ranges;
+    if (type == DataType::int8) {
+      fe::NetRunner fp32(std::make_shared<const fe::CompiledNet>(net, kBatch));
+      fp32.run(input);
+      fe::update_value_ranges(fp32, ranges);
+    }
+    fe::NetRunner runner(std::make_shared<const fe::CompiledNet>(net, kBatch, type, ranges));
+    runner.run(input);
+    for (std::size_t o = 0; o < expected.size(); ++o) {
+      const auto got = runner.output(o);
+      ASSERT_EQ(got.size(), expected[o].size());
+      double worst = 0, largest = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        worst = std::max(worst, std::abs(double(got[i]) - expected[o][i]));
+        largest = std::max(largest, double(std::abs(expected[o][i])));
+      }
+      ASSERT_GT(largest, 0);
+      // Output 1 is the kept layer on the input: fp32 whatever the type. The others follow a rounded
+      // layer: two layers' worth of the type's error.
+      const double allowed = o == 1 ? tolerance(DataType::f32, false) : 2 * tolerance(type, true);
+      EXPECT_LE(worst / largest, allowed) << net.outputs()[o].name << " in " << name_of(type);
+    }
+  }
+}
+
 TEST(EngineOps, MaxPoolIgnoresPaddedCells) {
   const Shape in{10, 10, 8};
   // Half the inputs are negative: a padded zero counted as a cell would win many windows at the edges.

@@ -139,12 +139,15 @@ TEST(Precision, OnlySsdStaysFp32) {
     EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", p), p);
     EXPECT_EQ(fm::net_precision("ssd_mobilenetv1_model@512", p), fm::Precision::fp32);
   }
-  // int8: the recognition net (the one calibrated); the others as auto, which measures where it has a
-  // choice (native bf16) and runs fp32 where it has none.
+  // int8: the recognition net (the one that passed its gate); the others as auto, which measures where it
+  // has a choice (native bf16) and runs fp32 where it has none.
   const auto automatic = fm::engine::cpu_has_native_bf16() ? fm::Precision::automatic : fm::Precision::fp32;
   EXPECT_EQ(fm::net_precision("face_landmark_68_model", fm::Precision::automatic), automatic);
   EXPECT_EQ(fm::net_precision("ssd_mobilenetv1_model@512", fm::Precision::automatic), fm::Precision::fp32);
   EXPECT_EQ(fm::net_precision("face_recognition_model", fm::Precision::int8), fm::Precision::int8);
+  // The landmark net and the tiny detector have int8 ranges but failed its gate (docs/speed.md "int8").
+  EXPECT_TRUE(fm::models::has_builtin_int8_ranges("face_landmark_68_model"));
+  EXPECT_TRUE(fm::models::has_builtin_int8_ranges("tiny_face_detector_model@416"));
   EXPECT_EQ(fm::net_precision("face_landmark_68_model", fm::Precision::int8), automatic);
   EXPECT_EQ(fm::net_precision("tiny_face_detector_model@416", fm::Precision::int8), automatic);
   EXPECT_EQ(fm::net_precision("ssd_mobilenetv1_model@512", fm::Precision::int8), fm::Precision::fp32);
@@ -206,7 +209,7 @@ TEST(Precision, TinyDetectorInBf16FindsTheSameBoxes) {
 // the first kGatePairs calibration pairs through the product's whole pipeline (cascade detector, flip
 // averaging) in fp32 and in `precision`. bf16: the tiny detector, landmark and recognition nets change
 // precision, SSD stays fp32. int8: the recognition net in int8 (calibrated on photos after these pairs), the
-// tiny detector and landmark nets in bf16 where the CPU has it.
+// tiny detector and landmark nets as auto chooses for them (bf16 where it measures faster), SSD in fp32.
 static void precision_gate(fm::Precision precision) {
   const std::string name(fm::to_string(precision));
   const auto root = fm::testing::shared_dir() / "calibration";

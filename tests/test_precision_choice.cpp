@@ -87,9 +87,11 @@ TEST(PrecisionChoice, CandidatesAreFp32AndWhatTheGateAllowsNatively) {
               fm::engine::cpu_has_native_bf16() && fm::net_precision(key, Precision::bf16) == Precision::bf16)
         << key;
   }
-  // SSD failed bf16's gate and has no int8 ranges; only the recognition net is calibrated for int8.
+  // SSD failed bf16's gate and has no int8 ranges; the landmark and tiny nets have ranges but failed
+  // int8's gate, so only the recognition net is an int8 candidate.
   EXPECT_EQ(fm::auto_candidates("ssd_mobilenetv1_model@512").size(), 1u);
   EXPECT_FALSE(is_candidate(kLandmarks, Precision::int8));
+  EXPECT_FALSE(is_candidate("tiny_face_detector_model@416", Precision::int8));
   EXPECT_EQ(is_candidate(kRecognition, Precision::int8), fm::engine::cpu_has_native_int8());
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "detect/ssd_decode.hpp"
 #include "engine/executor.hpp"
 #include "facematch/detect.hpp"
 #include "facematch/error.hpp"
@@ -85,9 +86,14 @@ std::vector<int> non_max_suppression(const std::vector<BoxF>& boxes, const std::
 // InputNormalization's (x - 127.5) / 127.5, which rounds differently).
 float forward_input(float v) { return v / 127.5f - 1.f; }
 
-// Runs the net on what its input buffer holds and gathers the predictors' outputs.
-SsdFaceDetector::RawOutput run_and_collect(engine::NetRunner& runner) {
-  runner.run();
+}  // namespace
+
+void ssd_net_input(const cv::Mat& rgb, std::span<float> input) {
+  face_api_net_input(rgb, kSsdInputSize, /*center=*/false, {}, input);
+  std::transform(input.begin(), input.end(), input.begin(), forward_input);
+}
+
+SsdFaceDetector::RawOutput ssd_outputs(const engine::NetRunner& runner) {
   SsdFaceDetector::RawOutput out;
   out.box_encodings.reserve(static_cast<std::size_t>(kSsdAnchors) * 4);
   out.class_logits.reserve(static_cast<std::size_t>(kSsdAnchors) * 3);
@@ -101,7 +107,36 @@ SsdFaceDetector::RawOutput run_and_collect(engine::NetRunner& runner) {
   return out;
 }
 
-}  // namespace
+std::vector<Detection> ssd_detections(const SsdFaceDetector::RawOutput& raw, std::span<const float> anchors,
+                                      cv::Size image, float min_score, int max_results) {
+  std::vector<BoxF> boxes(static_cast<std::size_t>(kSsdAnchors));
+  std::vector<float> scores(static_cast<std::size_t>(kSsdAnchors));
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    boxes[i] = decode_box(&anchors[i * 4], &raw.box_encodings[i * 4]);
+    scores[i] = 1.f / (1.f + std::exp(-raw.class_logits[i * 3 + 1]));  // class 1 is "face"
+  }
+  const auto kept = non_max_suppression(boxes, scores, max_results, min_score);
+
+  // locateFaces: clip to the padded square, undo the padding, then scale to the image (Box.rescale).
+  const cv::Size2d reshaped = reshaped_dimensions(image.width, image.height, kSsdInputSize);
+  const double pad_x = kSsdInputSize / reshaped.width;
+  const double pad_y = kSsdInputSize / reshaped.height;
+  std::vector<Detection> detections;
+  detections.reserve(kept.size());
+  for (const int k : kept) {
+    const BoxF& b = boxes[static_cast<std::size_t>(k)];
+    const double top = std::max(0.0, static_cast<double>(b[0])) * pad_y;
+    const double bottom = std::min(1.0, static_cast<double>(b[2])) * pad_y;
+    const double left = std::max(0.0, static_cast<double>(b[1])) * pad_x;
+    const double right = std::min(1.0, static_cast<double>(b[3])) * pad_x;
+    Detection d;
+    d.box = cv::Rect2d(left * image.width, top * image.height, (right - left) * image.width,
+                       (bottom - top) * image.height);
+    d.score = scores[static_cast<std::size_t>(k)];
+    detections.push_back(d);
+  }
+  return detections;
+}
 
 struct SsdFaceDetector::State {
   std::shared_ptr<const Models> models;
@@ -134,7 +169,8 @@ SsdFaceDetector::RawOutput SsdFaceDetector::run_net(std::span<const float> input
                 "SSD input must be 512x512x3 floats, got " + std::to_string(input.size()));
   auto& runner = state_->runner(1);
   std::transform(input.begin(), input.end(), runner.input().begin(), forward_input);
-  return run_and_collect(runner);
+  runner.run();
+  return ssd_outputs(runner);
 }
 
 std::vector<Detection> SsdFaceDetector::detect(const cv::Mat& rgb) {
@@ -142,38 +178,10 @@ std::vector<Detection> SsdFaceDetector::detect(const cv::Mat& rgb) {
     throw Error(ErrorCode::invalid_argument, "SSD detector needs a non-empty 8-bit RGB image (CV_8UC3)");
   // The resized image goes straight into the net's input buffer and is normalized there.
   auto& runner = state_->runner(1);
-  const auto input = runner.input();
-  face_api_net_input(rgb, kSsdInputSize, /*center=*/false, {}, input);
-  std::transform(input.begin(), input.end(), input.begin(), forward_input);
-  const auto raw = run_and_collect(runner);
-
-  const auto& anchors = *state_->anchors;
-  std::vector<BoxF> boxes(static_cast<std::size_t>(kSsdAnchors));
-  std::vector<float> scores(static_cast<std::size_t>(kSsdAnchors));
-  for (std::size_t i = 0; i < boxes.size(); ++i) {
-    boxes[i] = decode_box(&anchors[i * 4], &raw.box_encodings[i * 4]);
-    scores[i] = 1.f / (1.f + std::exp(-raw.class_logits[i * 3 + 1]));  // class 1 is "face"
-  }
-  const auto kept = non_max_suppression(boxes, scores, state_->max_results, state_->min_score);
-
-  // locateFaces: clip to the padded square, undo the padding, then scale to the image (Box.rescale).
-  const cv::Size2d reshaped = reshaped_dimensions(rgb.cols, rgb.rows, kSsdInputSize);
-  const double pad_x = kSsdInputSize / reshaped.width;
-  const double pad_y = kSsdInputSize / reshaped.height;
-  std::vector<Detection> detections;
-  detections.reserve(kept.size());
-  for (const int k : kept) {
-    const BoxF& b = boxes[static_cast<std::size_t>(k)];
-    const double top = std::max(0.0, static_cast<double>(b[0])) * pad_y;
-    const double bottom = std::min(1.0, static_cast<double>(b[2])) * pad_y;
-    const double left = std::max(0.0, static_cast<double>(b[1])) * pad_x;
-    const double right = std::min(1.0, static_cast<double>(b[3])) * pad_x;
-    Detection d;
-    d.box = cv::Rect2d(left * rgb.cols, top * rgb.rows, (right - left) * rgb.cols, (bottom - top) * rgb.rows);
-    d.score = scores[static_cast<std::size_t>(k)];
-    detections.push_back(d);
-  }
-  return detections;
+  ssd_net_input(rgb, runner.input());
+  runner.run();
+  return ssd_detections(ssd_outputs(runner), *state_->anchors, rgb.size(), state_->min_score,
+                        state_->max_results);
 }
 
 }  // namespace facematch

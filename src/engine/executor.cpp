@@ -77,7 +77,7 @@ std::vector<ValueId> inputs_of(const Op& op) {
 bool is_int8_conv(const Op& op) {
   // Depthwise layers are memory-bound: int8 would save little there and no calibrated net has them.
   const auto* conv = std::get_if<Conv>(&op);
-  return conv != nullptr && !conv->depthwise && !conv->float_in_int8;
+  return conv != nullptr && !conv->depthwise && !conv->float_in_int8 && !conv->keep_fp32;
 }
 
 // Values that cannot be negative (after relu, and what pooling or padding makes of such values): int8
@@ -179,21 +179,37 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
   // int8 runs what it does not quantize in bf16 where the CPU has it natively.
   const dt inner =
       type == DataType::bf16 || (type == DataType::int8 && cpu_has_native_bf16()) ? dt::bf16 : dt::f32;
+  // The float type each op that is not quantized computes in: the net's, or fp32 for a layer kept there.
+  const auto op_type = [&](const Op& op) {
+    const auto* conv = std::get_if<Conv>(&op);
+    return conv != nullptr && conv->keep_fp32 ? dt::f32 : inner;
+  };
   // Values between layers take the net's type. An output that only a conv or dense layer writes and
-  // nothing reads is written as fp32 directly, which saves a rounding and a conversion pass.
+  // nothing reads is written as fp32 directly, which saves a rounding and a conversion pass. A layer kept
+  // in fp32 writes fp32, and a value it reads is written in fp32 where its producer can (a conv or dense
+  // layer in bf16 accumulates in fp32 anyway; the caller's input is fp32), so it reads it unrounded.
   auto& types = impl_->value_types;
   types.assign(d.value_count(), inner);
   if (inner != dt::f32) {
-    std::vector<bool> read(d.value_count(), false), fp32_capable(d.value_count(), false);
+    std::vector<bool> read(d.value_count(), false), fp32_capable(d.value_count(), false),
+        read_in_fp32(d.value_count(), false);
+    fp32_capable[0] = true;
     for (std::size_t i = 0; i < d.ops().size(); ++i) {
-      for (const ValueId v : inputs_of(d.ops()[i])) read[static_cast<std::size_t>(v)] = true;
+      const bool fp32_op = op_type(d.ops()[i]) == dt::f32;
+      for (const ValueId v : inputs_of(d.ops()[i])) {
+        read[static_cast<std::size_t>(v)] = true;
+        if (fp32_op) read_in_fp32[static_cast<std::size_t>(v)] = true;
+      }
       fp32_capable[i + 1] =
           std::holds_alternative<Conv>(d.ops()[i]) || std::holds_alternative<Dense>(d.ops()[i]);
+      if (fp32_op) types[i + 1] = dt::f32;
     }
     for (const auto& o : d.outputs()) {
       const auto v = static_cast<std::size_t>(o.value);
       if (v != 0 && !read[v] && fp32_capable[v]) types[v] = dt::f32;
     }
+    for (std::size_t v = 0; v < d.value_count(); ++v)
+      if (read_in_fp32[v] && fp32_capable[v]) types[v] = dt::f32;
   }
 
   // int8 plan. A value only int8 convolutions read, written by one, is stored quantized; a float value
@@ -237,7 +253,39 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
     mds.push_back(activation_md(batch_, d.shape(static_cast<ValueId>(v)), quant_type[v]));
     impl_->value_scales.push_back(quant_scale[v]);
   }
+  // A float value that a layer reads in the other float type (bf16 layers next to one kept in fp32) gets
+  // a converted copy, made right after the value is computed. Without layers kept in fp32 there is none.
+  std::vector<ValueId> float_copy(n_values, -1);
+  for (const auto& op : d.ops()) {
+    if (int8 && is_int8_conv(op)) continue;
+    for (const ValueId v : inputs_of(op)) {
+      const auto vi = static_cast<std::size_t>(v);
+      if (types[vi] == op_type(op) || float_copy[vi] >= 0) continue;
+      float_copy[vi] = static_cast<ValueId>(mds.size());
+      mds.push_back(activation_md(batch_, d.shape(v), op_type(op)));
+      impl_->value_scales.push_back(1.f);
+    }
+  }
   const auto md = [&](ValueId v) { return mds[static_cast<std::size_t>(v)]; };
+  // The buffer holding value v in float type `want`: the value itself or its converted copy.
+  const auto source = [&](ValueId v, dt want) {
+    return types[static_cast<std::size_t>(v)] == want ? v : float_copy[static_cast<std::size_t>(v)];
+  };
+  const auto add_float_copy = [&](ValueId v) {
+    const ValueId copy = float_copy[static_cast<std::size_t>(v)];
+    if (copy < 0) return;
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::reorder::primitive_desc pd(eng, md(v), eng, md(copy), attr);
+    Step step;
+    step.primitive = dnnl::reorder(pd);
+    step.implementation = std::string("convert:") + pd.impl_info_str();
+    step.scratchpad_bytes = pd.scratchpad_desc().get_size();
+    step.value_args = {{DNNL_ARG_FROM, v}, {DNNL_ARG_TO, copy}};
+    step.output = copy;
+    impl_->scratchpad_bytes = std::max(impl_->scratchpad_bytes, step.scratchpad_bytes);
+    impl_->steps.push_back(std::move(step));
+  };
   const auto add_quantized_copy = [&](ValueId v) {
     const ValueId copy = quantized_copy[static_cast<std::size_t>(v)];
     if (copy < 0) return;
@@ -292,6 +340,7 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
   };
   try {
     add_quantized_copy(d.input());
+    add_float_copy(d.input());
     for (std::size_t i = 0; i < d.ops().size(); ++i) {
       const ValueId out = static_cast<ValueId>(i + 1);
       Step step;
@@ -305,6 +354,8 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
                 return;
               }
               const Shape& in = d.shape(o.input);
+              const dt type = op_type(d.ops()[i]);
+              const ValueId src = source(o.input, type);
               const memory::dims strides{o.stride, o.stride};
               const memory::dims pad_l{o.pad.top, o.pad.left}, pad_r{o.pad.bottom, o.pad.right};
               memory::dims w_dims;
@@ -316,18 +367,18 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
                 w_dims = {o.out_channels, in.c, o.kernel_h, o.kernel_w};
                 w_plain = tag::oihw;
               }
-              const memory::desc w_any(w_dims, inner, tag::any);
+              const memory::desc w_any(w_dims, type, tag::any);
               const bool has_bias = !o.bias.empty();
               const memory::desc b_md =
                   has_bias ? memory::desc({o.out_channels}, dt::f32, tag::x) : memory::desc();
               dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                                   dnnl::algorithm::convolution_direct, md(o.input), w_any,
-                                                   b_md, md(out), strides, pad_l, pad_r);
+                                                   dnnl::algorithm::convolution_direct, md(src), w_any, b_md,
+                                                   md(out), strides, pad_l, pad_r);
               dnnl::convolution_forward::primitive_desc pd(desc, make_attr(o.activation, o.leaky_alpha), eng);
               step.primitive = dnnl::convolution_forward(pd);
               step.implementation = pd.impl_info_str();
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
-              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+              step.value_args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}};
               step.constant_args.push_back(
                   {DNNL_ARG_WEIGHTS, prepare_weights(o.weights.data(), memory::desc(w_dims, dt::f32, w_plain),
                                                      pd.weights_desc())});
@@ -335,46 +386,51 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
             } else if constexpr (std::is_same_v<T, Pool>) {
               const auto alg = o.kind == PoolKind::max ? dnnl::algorithm::pooling_max
                                                        : dnnl::algorithm::pooling_avg_exclude_padding;
-              dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, alg, md(o.input), md(out),
+              const ValueId src = source(o.input, inner);
+              dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, alg, md(src), md(out),
                                                {o.stride, o.stride}, {o.kernel, o.kernel},
                                                {o.pad.top, o.pad.left}, {o.pad.bottom, o.pad.right});
               dnnl::pooling_forward::primitive_desc pd(desc, make_attr(Activation::none, 0.f), eng);
               step.primitive = dnnl::pooling_forward(pd);
               step.implementation = pd.impl_info_str();
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
-              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+              step.value_args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}};
             } else if constexpr (std::is_same_v<T, GlobalAverage>) {
               const Shape& in = d.shape(o.input);
+              const ValueId src = source(o.input, inner);
               dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                               dnnl::algorithm::pooling_avg_exclude_padding, md(o.input),
-                                               md(out), {1, 1}, {in.h, in.w}, {0, 0}, {0, 0});
+                                               dnnl::algorithm::pooling_avg_exclude_padding, md(src), md(out),
+                                               {1, 1}, {in.h, in.w}, {0, 0}, {0, 0});
               dnnl::pooling_forward::primitive_desc pd(desc, make_attr(Activation::none, 0.f), eng);
               step.primitive = dnnl::pooling_forward(pd);
               step.implementation = pd.impl_info_str();
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
-              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+              step.value_args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}};
             } else if constexpr (std::is_same_v<T, Add>) {
-              dnnl::binary::desc desc(dnnl::algorithm::binary_add, md(o.a), md(o.b), md(out));
+              const ValueId a = source(o.a, inner), b = source(o.b, inner);
+              dnnl::binary::desc desc(dnnl::algorithm::binary_add, md(a), md(b), md(out));
               dnnl::binary::primitive_desc pd(desc, make_attr(o.activation, 0.f), eng);
               step.primitive = dnnl::binary(pd);
               step.implementation = pd.impl_info_str();
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
-              step.value_args = {{DNNL_ARG_SRC_0, o.a}, {DNNL_ARG_SRC_1, o.b}, {DNNL_ARG_DST, out}};
+              step.value_args = {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, out}};
             } else if constexpr (std::is_same_v<T, ZeroPad>) {
               const Shape& in = d.shape(o.input);
+              const ValueId src = source(o.input, inner);
               const memory::desc sub =
                   md(out).submemory_desc({batch_, in.c, in.h, in.w}, {0, 0, o.spatial.top, o.spatial.left});
-              dnnl::reorder::primitive_desc pd(eng, md(o.input), eng, sub);
+              dnnl::reorder::primitive_desc pd(eng, md(src), eng, sub);
               step.primitive = dnnl::reorder(pd);
               step.implementation = pd.impl_info_str();
-              step.value_args = {{DNNL_ARG_FROM, o.input}, {DNNL_ARG_TO, out}};
+              step.value_args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, out}};
               step.writes_subregion = true;
               step.subregion_md = sub;
             } else {  // Dense
               const Shape& in = d.shape(o.input);
               if (in.h != 1 || in.w != 1)
                 throw Error(ErrorCode::model_error, "dense layer on a spatial input");
-              const memory::desc src({batch_, in.c}, types[static_cast<std::size_t>(o.input)], tag::nc);
+              const ValueId from = source(o.input, inner);
+              const memory::desc src({batch_, in.c}, md(from).data_type(), tag::nc);
               const memory::desc dst({batch_, o.out_features}, types[static_cast<std::size_t>(out)], tag::nc);
               const memory::desc w_any({o.out_features, in.c}, inner, tag::any);
               const bool has_bias = !o.bias.empty();
@@ -386,7 +442,7 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
               step.primitive = dnnl::inner_product_forward(pd);
               step.implementation = pd.impl_info_str();
               step.scratchpad_bytes = pd.scratchpad_desc().get_size();
-              step.value_args = {{DNNL_ARG_SRC, o.input}, {DNNL_ARG_DST, out}};
+              step.value_args = {{DNNL_ARG_SRC, from}, {DNNL_ARG_DST, out}};
               step.constant_args.push_back(
                   {DNNL_ARG_WEIGHTS,
                    prepare_weights(o.weights.data(), memory::desc({o.out_features, in.c}, dt::f32, tag::oi),
@@ -398,8 +454,9 @@ CompiledNet::CompiledNet(NetDescription description, int batch, DataType type,
       impl_->scratchpad_bytes = std::max(impl_->scratchpad_bytes, step.scratchpad_bytes);
       impl_->steps.push_back(std::move(step));
       add_quantized_copy(out);
+      add_float_copy(out);
     }
-    if (inner != dt::f32) {
+    if (types[static_cast<std::size_t>(d.input())] != dt::f32) {
       const memory::desc in_md = md(d.input());
       impl_->input_reorder = dnnl::reorder(
           dnnl::reorder::primitive_desc(eng, activation_md(batch_, d.shape(d.input())), eng, in_md));

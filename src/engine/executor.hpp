@@ -22,7 +22,7 @@ namespace facematch::engine {
 // int8: every ordinary convolution (not depthwise, not marked float_in_int8) multiplies 8-bit activations
 // (u8 where they cannot be negative, else s8, one scale per tensor from calibrated ranges) by s8 weights
 // (one scale per output channel), accumulating in int32; the other layers run as in bf16 where the CPU
-// has it natively, else in fp32.
+// has it natively, else in fp32. A convolution marked keep_fp32 runs in fp32 under every type.
 enum class DataType { f32, bf16, int8 };
 
 class CompiledNet {

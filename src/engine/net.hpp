@@ -37,6 +37,9 @@ struct Conv {
   float leaky_alpha = 0.f;
   // DataType::int8 runs this layer in float: quantizing it costs more accuracy than it saves time.
   bool float_in_int8 = false;
+  // Every DataType runs this layer in fp32 (input, weights and output): rounding it to bf16 or int8
+  // moves the net's outputs more than its accuracy gate allows, while the rest of the net may round.
+  bool keep_fp32 = false;
 };
 
 enum class PoolKind { max, average };

@@ -99,20 +99,31 @@ Precision resolve_precision(Precision requested) {
   return requested;
 }
 
+namespace {
+
+// int8 also needs the calibration of this very net: a net whose input size varies (the tiny detector) is
+// calibrated at its default size only, and runs like automatic at the others.
+bool int8_allowed(std::string_view key) {
+  return models::model_spec(key).int8 && models::has_builtin_int8_ranges(std::string(key));
+}
+
+}  // namespace
+
 std::vector<Precision> auto_candidates(std::string_view key) {
   const auto& spec = models::model_spec(key);
   std::vector<Precision> candidates{Precision::fp32};
   // Emulated bf16 and int8 without 32-bit accumulation were slower than fp32 wherever they were timed
   // (docs/speed.md), so they are not worth timing.
   if (spec.bf16 && engine::cpu_has_native_bf16()) candidates.push_back(Precision::bf16);
-  if (spec.int8 && engine::cpu_has_native_int8()) candidates.push_back(Precision::int8);
+  if (int8_allowed(key) && engine::cpu_has_native_int8()) candidates.push_back(Precision::int8);
   return candidates;
 }
 
 Precision net_precision(std::string_view key, Precision precision) {
   const auto& spec = models::model_spec(key);
   const auto allowed = [&](Precision p) {
-    return p == Precision::fp32 || (p == Precision::bf16 && spec.bf16) || (p == Precision::int8 && spec.int8);
+    return p == Precision::fp32 || (p == Precision::bf16 && spec.bf16) ||
+           (p == Precision::int8 && int8_allowed(key));
   };
   if (precision == Precision::int8 && !allowed(Precision::int8)) precision = Precision::automatic;
   if (precision == Precision::automatic)

@@ -14,7 +14,9 @@ namespace {
 // face-api's own input preparation for each net (NetInput.toBatchTensor and each net's normalize()).
 constexpr ModelSpec kModelRegistry[] = {
     // SSD normalizes inside its net description ((x / 127.5) - 1, as face-api computes it). In bf16 its
-    // boxes move and the chips with them (median descriptor change 0.038), so it stays fp32.
+    // boxes move and the chips with them (median descriptor change 0.031-0.038), so it stays fp32. Keeping
+    // its early layers in fp32 passes the bf16 gate but not the int8 one, which runs it as auto would next
+    // to the int8 recognition net (docs/speed.md "SSD in bf16").
     {kSsdModel,
      kSsdInputSize,
      {},

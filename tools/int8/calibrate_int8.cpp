@@ -1,14 +1,16 @@
-// The calibration step of `--precision int8`: runs face chips from the calibration photos (each chip and
-// its mirror image, as flip averaging embeds them) through the fp32 recognition net and records, for
-// every value of the net, the largest magnitude it takes. Writes the int8 range file that
-// data/int8-ranges.json holds (tools/calibrate-int8.sh runs this and copies the file there).
+// The calibration step of `--precision int8`: runs what the default pipeline feeds each net on the
+// calibration photos through the fp32 nets and records, for every value of each net, the largest
+// magnitude it takes: the recognition net on face chips (each chip and its mirror image, as flip averaging
+// embeds them), the landmark net on the compared face's crop, the tiny detector (416) on each photo.
+// Writes the int8 range file that data/int8-ranges.json holds (tools/calibrate-int8.sh runs this and
+// copies the file there).
 //
 //   facematch_calibrate_int8 MODELS_DIR CALIBRATION_DIR OUT.json [IMAGES] [SKIP_PAIRS] [QUANTILE]
 //
 // IMAGES (default 400) distinct photos are taken from pairs.csv in order, after the first SKIP_PAIRS
 // pairs (default 60): those are the ones the int8 gate test judges, so it judges photos the ranges
-// were not measured on. A value's range is the QUANTILE (default 0.99) of its per-chip maxima: below 1
-// it clips the rarest extremes to give every other chip finer steps (1 takes the largest).
+// were not measured on. A value's range is the QUANTILE (default 0.99) of its per-input maxima: below 1
+// it clips the rarest extremes to give every other input finer steps (1 takes the largest).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -29,9 +31,43 @@
 #include "facematch/models.hpp"
 #include "facematch/verifier.hpp"
 #include "image/face_api_resize.hpp"
+#include "image/quarter_turn.hpp"
+#include "models/landmark68_net.hpp"
+#include "models/model_registry.hpp"
 #include "models/recognition_net.hpp"
+#include "models/tiny_face_detector_net.hpp"
 
 namespace fm = facematch;
+
+namespace {
+
+// One net's runner and the per-input maxima of each of its values.
+struct Calibrated {
+  explicit Calibrated(fm::engine::NetDescription description)
+      : runner(std::make_shared<const fm::engine::CompiledNet>(std::move(description), 1)) {}
+  fm::engine::NetRunner runner;
+  std::vector<std::vector<float>> input_ranges;  // per input, per value
+
+  void run() {
+    runner.run();
+    fm::engine::update_value_ranges(runner, input_ranges.emplace_back());
+  }
+  // Each value's range: the quantile of its per-input maxima.
+  std::vector<float> ranges(double quantile) const {
+    const std::size_t inputs = input_ranges.size();
+    std::vector<float> out(input_ranges.front().size());
+    std::vector<float> maxima(inputs);
+    const auto rank = static_cast<std::size_t>(std::lround(quantile * static_cast<double>(inputs - 1)));
+    for (std::size_t v = 0; v < out.size(); ++v) {
+      for (std::size_t c = 0; c < inputs; ++c) maxima[c] = input_ranges[c][v];
+      std::nth_element(maxima.begin(), maxima.begin() + static_cast<std::ptrdiff_t>(rank), maxima.end());
+      out[v] = maxima[rank];
+    }
+    return out;
+  }
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 4) {
@@ -56,40 +92,49 @@ int main(int argc, char** argv) {
     // Chips as the default pipeline makes them (its detector, landmarks and similarity alignment).
     fm::Verifier verifier(models, 1);
     const auto options = fm::recommended_pipeline();
-    auto description = fm::models::describe_recognition_net(models->weights(fm::models::kRecognitionModel));
-    const std::string net_name = description.name();
-    const auto net = std::make_shared<const fm::engine::CompiledNet>(std::move(description), 1);
-    fm::engine::NetRunner runner(net);
-    std::vector<std::vector<float>> chip_ranges;  // per chip, per value
+    Calibrated recognition(
+        fm::models::describe_recognition_net(models->weights(fm::models::kRecognitionModel)));
+    Calibrated landmarks(fm::models::describe_landmark68_net(models->weights(fm::models::kLandmark68Model)));
+    const auto& tiny_spec = fm::models::model_spec(fm::models::kTinyFaceDetectorModel);
+    Calibrated tiny(fm::models::describe_tiny_face_detector(
+        models->weights(fm::models::kTinyFaceDetectorModel), tiny_spec.input_size));
+    const auto& landmark_spec = fm::models::model_spec(fm::models::kLandmark68Model);
     std::size_t without_face = 0;
     for (const auto& name : images) {
       const cv::Mat rgb = fm::read_image(root / name);
+      // The tiny detector sees every photo (the cascade's first stage), as TinyFaceDetector::detect feeds it.
+      fm::face_api_net_input(rgb, tiny_spec.input_size, /*center=*/false, tiny_spec.normalization,
+                             tiny.runner.input());
+      tiny.run();
       const auto faces = verifier.detect(rgb, options);
       if (faces.empty()) {
         ++without_face;
         continue;
       }
       const auto& face = faces[fm::choose_face(faces, options.face_policy)];
+      // The landmark net's input as LandmarkDetector::detect makes it: the box's crop, turned upright.
+      const cv::Rect crop = fm::clip_and_floor(face.detection.box, rgb.cols, rgb.rows);
+      fm::face_api_net_input(fm::turn_clockwise(rgb(crop), face.detection.upright_turns),
+                             landmark_spec.input_size, /*center=*/true, landmark_spec.normalization,
+                             landmarks.runner.input());
+      landmarks.run();
       const cv::Mat chip = fm::extract_chip(rgb, face, options.align);
       cv::Mat mirrored;
       cv::flip(chip, mirrored, 1);
       for (const cv::Mat* item : {&chip, static_cast<const cv::Mat*>(&mirrored)}) {
-        fm::normalize_hwc(*item, fm::kFaceNormalization, runner.input());
-        runner.run();
-        fm::engine::update_value_ranges(runner, chip_ranges.emplace_back());
+        fm::normalize_hwc(*item, fm::kFaceNormalization, recognition.runner.input());
+        recognition.run();
       }
     }
-    const std::size_t chips = chip_ranges.size();
+    const std::size_t chips = recognition.input_ranges.size();
     if (chips == 0) throw fm::Error(fm::ErrorCode::no_face, "no face found in any calibration image");
     if (!(quantile > 0 && quantile <= 1))
       throw fm::Error(fm::ErrorCode::invalid_argument, "QUANTILE must be in (0, 1]");
-    std::vector<float> ranges(chip_ranges.front().size());
-    std::vector<float> maxima(chips);
-    const auto rank = static_cast<std::size_t>(std::lround(quantile * static_cast<double>(chips - 1)));
-    for (std::size_t v = 0; v < ranges.size(); ++v) {
-      for (std::size_t c = 0; c < chips; ++c) maxima[c] = chip_ranges[c][v];
-      std::nth_element(maxima.begin(), maxima.begin() + static_cast<std::ptrdiff_t>(rank), maxima.end());
-      ranges[v] = maxima[rank];
+    nlohmann::json nets;
+    for (const Calibrated* net : {&recognition, &landmarks, &tiny}) {
+      const auto ranges = net->ranges(quantile);
+      nets[net->runner.net().description().name()] = {
+          {"values", ranges.size()}, {"inputs", net->input_ranges.size()}, {"ranges", ranges}};
     }
     const nlohmann::json out = {
         {"format", "facematch-int8-ranges"},
@@ -100,8 +145,10 @@ int main(int argc, char** argv) {
           {"chips", chips},
           {"skipped_pairs", skip_pairs},
           {"quantile_of_chip_maxima", quantile},
-          {"pipeline", "recommended (cascade detector, similarity alignment, chip and mirror)"}}},
-        {"nets", {{net_name, {{"values", ranges.size()}, {"ranges", ranges}}}}}};
+          {"pipeline",
+           "recommended (cascade detector, similarity alignment); recognition: chip and mirror of the "
+           "compared face; landmarks: its crop; tiny detector: every photo"}}},
+        {"nets", nets}};
     std::ofstream file(out_path);
     file << out.dump(1) << "\n";
     if (!file) throw fm::Error(fm::ErrorCode::io_error, "cannot write " + out_path.string());
