@@ -127,17 +127,25 @@ double tolerance(DataType type, bool quantized) {
   return 0.01;
 }
 
-// Runs `net` on `input` in `type` (int8 calibrated on the same input, run in fp32) and returns its output.
-std::vector<float> run(const fe::NetDescription& net, DataType type, const std::vector<float>& input) {
+// `net` compiled in `type` (int8 calibrated on `input`, run in fp32) and run on `input`.
+std::unique_ptr<fe::NetRunner> run_net(const fe::NetDescription& net, DataType type,
+                                       const std::vector<float>& input) {
   std::vector<float> ranges;
   if (type == DataType::int8) {
     fe::NetRunner fp32(std::make_shared<const fe::CompiledNet>(net, kBatch));
     fp32.run(input);
     fe::update_value_ranges(fp32, ranges);
   }
-  fe::NetRunner runner(std::make_shared<const fe::CompiledNet>(net, kBatch, type, ranges));
-  runner.run(input);
-  const auto out = runner.output(0);
+  auto runner =
+      std::make_unique<fe::NetRunner>(std::make_shared<const fe::CompiledNet>(net, kBatch, type, ranges));
+  runner->run(input);
+  return runner;
+}
+
+// Runs `net` on `input` in `type` (as run_net) and returns its output.
+std::vector<float> run(const fe::NetDescription& net, DataType type, const std::vector<float>& input) {
+  const auto runner = run_net(net, type, input);
+  const auto out = runner->output(0);
   return {out.begin(), out.end()};
 }
 
@@ -276,16 +284,9 @@ TEST(EngineOps, ConvolutionsKeptInFp32AmongRoundedOnes) {
                                                     reference_conv(input, in, d, net.shape(vd)),
                                                     reference_pool(rb, net.shape(vb), pool, net.shape(vp))};
   for (const auto type : precisions_here()) {
-    std::vector<float> ranges;
-    if (type == DataType::int8) {
-      fe::NetRunner fp32(std::make_shared<const fe::CompiledNet>(net, kBatch));
-      fp32.run(input);
-      fe::update_value_ranges(fp32, ranges);
-    }
-    fe::NetRunner runner(std::make_shared<const fe::CompiledNet>(net, kBatch, type, ranges));
-    runner.run(input);
+    const auto runner = run_net(net, type, input);
     for (std::size_t o = 0; o < expected.size(); ++o) {
-      const auto got = runner.output(o);
+      const auto got = runner->output(o);
       ASSERT_EQ(got.size(), expected[o].size());
       double worst = 0, largest = 0;
       for (std::size_t i = 0; i < got.size(); ++i) {
