@@ -44,7 +44,7 @@ if [ $summary = 1 ]; then
   fa_image=$(cd "$ref" && node bench.mjs --image "$image" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
   fa_a=$(cd "$ref" && node bench.mjs --image "$work/pair_a.jpg" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
   fa_b=$(cd "$ref" && node bench.mjs --image "$work/pair_b.jpg" --n 5 --backends wasm --json 2>/dev/null | tail -n 1)
-  service=$("$root/bench/load.sh" "$build" 400 0 | tail -n 1)
+  service=$("$root/bench/load.sh" "$build" 400 0 | grep "^{" | tail -n 1)
   node - "$ours" "$nets" "$info" "$fa_image" "$fa_a" "$fa_b" "$service" <<'JS'
 const [ours, nets, info, faImage, faA, faB, service] = process.argv.slice(2).map(JSON.parse);
 const round = (x) => +x.toFixed(3);
