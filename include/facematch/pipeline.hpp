@@ -15,6 +15,8 @@
 
 namespace facematch {
 
+// One entry of the table in src/pipeline.cpp. Entries name only what differs from the defaults below,
+// except affects_descriptors, which every entry states.
 struct PipelineSetting {
   enum class Kind { choice, number, integer, boolean };
 
@@ -23,7 +25,7 @@ struct PipelineSetting {
   Kind kind;
   std::string_view help;
   // The environment twin of the flag under `facematch serve`, empty when there is none.
-  std::string_view env;
+  std::string_view env = "";
   // Descriptors or distances change with it, so thresholds fitted under one value do not hold under
   // another: it takes part in the fingerprint. The others decide what is refused or which face is
   // compared (limits, face_policy, min_quality), not the distance between two given faces; precision
@@ -31,11 +33,11 @@ struct PipelineSetting {
   bool affects_descriptors;
   // A request to the service may set it; the others (limits, precision, reduced decoding) are the
   // server's.
-  bool per_request;
+  bool per_request = true;
   // Offered as a CLI flag (the decode byte and side limits are the embedding program's business).
-  bool cli;
+  bool cli = true;
   // Only commands that compare faces offer it (--align, --face-policy).
-  bool compare_only;
+  bool compare_only = false;
   // number/integer: the valid range; below/above `low`/`high` (or at them when `*_open`) is refused.
   double low = -std::numeric_limits<double>::infinity(), high = std::numeric_limits<double>::infinity();
   bool low_open = false, high_open = false;
