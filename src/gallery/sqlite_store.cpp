@@ -10,6 +10,7 @@
 // Writes take the database lock up front (BEGIN IMMEDIATE), so sequences commit in order.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -26,6 +27,7 @@ namespace {
 // PRAGMA application_id of a facematch gallery ("FMGL"): tells our files from other SQLite databases.
 constexpr int kApplicationId = 0x464D474C;
 constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 30000;
 
 // Each entry migrates version i to i + 1 (index 0 creates the schema); run in one transaction.
 const std::vector<std::vector<const char*>>& migrations() {
@@ -320,7 +322,8 @@ class SqliteStore final : public GalleryStore {
                                                 "): check that its folder exists and is writable");
       case SQLITE_BUSY:
       case SQLITE_LOCKED:
-        throw Error(ErrorCode::unavailable, where + " stayed locked by another process; retry shortly");
+        throw Error(ErrorCode::unavailable, where + " stayed locked by another process (" + what + ": " +
+                                                detail + ", code " + std::to_string(rc) + "); retry shortly");
       case SQLITE_FULL:
       case SQLITE_IOERR:
         throw Error(ErrorCode::unavailable,
@@ -363,8 +366,8 @@ class SqliteStore final : public GalleryStore {
       sqlite3_extended_result_codes(db_, 1);
       // SQLite's busy handler retries without fairness: 4 writers of 25 fsynced enrolments each left one
       // waiting over 5 s on the shared test machine. A lock that outlasts this is answered 503.
-      check(sqlite3_busy_timeout(db_, 30000), "busy_timeout");
-      pragma("PRAGMA journal_mode = WAL", "wal");
+      check(sqlite3_busy_timeout(db_, kBusyTimeoutMs), "busy_timeout");
+      enable_wal();
       // Deleted rows are overwritten with zeros, not left in free pages (biometric data).
       pragma("PRAGMA secure_delete = ON", "1");
       // An acknowledged enrolment survives a crash of the process and of the machine.
@@ -382,6 +385,32 @@ class SqliteStore final : public GalleryStore {
       throw Error(ErrorCode::unavailable, "the gallery file " + path_.string() + " refused '" + sql + "' (" +
                                               got +
                                               "): it must be on a local file system that SQLite can lock");
+  }
+
+  // Switching a new file to WAL needs its exclusive lock; two connections opening it at once each hold
+  // a shared lock and want it, and SQLite answers that deadlock SQLITE_BUSY at once, without the busy
+  // handler (ConcurrentWritersNeverLoseAFace/sqlite aborted 1 run in 3). The loser waits and tries
+  // again, as long as the busy timeout would have let it wait.
+  void enable_wal() {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (;;) {
+      sqlite3_stmt* raw = nullptr;
+      check(sqlite3_prepare_v2(db_, "PRAGMA journal_mode = WAL", -1, &raw, nullptr), "prepare");
+      const int rc = sqlite3_step(raw);
+      const std::string mode =
+          rc == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(raw, 0)) : std::string();
+      sqlite3_finalize(raw);
+      if ((rc & 0xFF) == SQLITE_BUSY && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
+      if (rc != SQLITE_ROW) check(rc, "journal_mode");
+      if (mode != "wal")
+        throw Error(ErrorCode::unavailable, "the gallery file " + path_.string() +
+                                                " refused 'PRAGMA journal_mode = WAL' (" + mode +
+                                                "): it must be on a local file system that SQLite can lock");
+      return;
+    }
   }
 
   int user_table_count() {
@@ -403,18 +432,25 @@ class SqliteStore final : public GalleryStore {
   // (the first enrolment). Sets has_schema_.
   void migrate(bool create) {
     const std::string where = "the gallery file " + path_.string();
-    int app_id = 0;
+    int app_id = 0, tables = 0, version = 0;
     {
-      auto s = statement("PRAGMA application_id");
-      if (s.step()) app_id = static_cast<int>(s.int64(0));
+      // One snapshot: read one at a time, another connection's first migration could commit between
+      // the id and the table count, and a facematch file would look like another application's.
+      Transaction read(*this, /*write=*/false);
+      {
+        auto s = statement("PRAGMA application_id");
+        if (s.step()) app_id = static_cast<int>(s.int64(0));
+      }
+      tables = user_table_count();
+      if (app_id == kApplicationId) version = stored_version();
+      read.commit();
     }
-    if (app_id == 0 && user_table_count() == 0) {
+    if (app_id == 0 && tables == 0) {
       if (!create) return;
     } else if (app_id != kApplicationId) {
       throw Error(ErrorCode::unavailable,
                   where + " is an SQLite database of another application: give --gallery a new file");
     }
-    int version = app_id == kApplicationId ? stored_version() : 0;
     if (version > kSchemaVersion)
       throw Error(ErrorCode::unavailable, where + " has schema version " + std::to_string(version) +
                                               ", newer than this facematch understands (" +
