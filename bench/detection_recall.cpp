@@ -147,14 +147,6 @@ std::vector<Photo> read_list(const std::string& file, std::size_t limit, int exp
   return photos;
 }
 
-std::vector<std::uint8_t> as_bmp(const cv::Mat& rgb) {
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  std::vector<std::uint8_t> bytes;
-  if (!cv::imencode(".bmp", bgr, bytes)) throw Error(ErrorCode::internal, "cannot encode a BMP");
-  return bytes;
-}
-
 double top_score(const std::vector<Face>& faces) {
   double top = 0;
   for (const auto& f : faces) top = std::max(top, static_cast<double>(f.detection.score));
@@ -271,7 +263,7 @@ RecallSetResult run_recall_set(const Context& ctx, const std::string& dir, std::
       ++r.photos;
       std::string miss;
       try {
-        const auto bytes = as_bmp(image.rgb);
+        const auto bytes = recall::as_bmp(image.rgb);
         const ImageAnalysis found = ctx.verifier.detect_encoded(bytes, bmp_options);
         r.ms.push_back(found.times.detect_ms);
         // Found means read within 45 degrees of upright: a sideways face's box alone gives a wrong chip.
@@ -406,7 +398,7 @@ std::vector<NonFaceResult> run_synthetic_non_faces(const Context& ctx, const std
     throw Error(ErrorCode::invalid_argument, "the manifest holds no face photo");
   std::vector<NonFaceResult> out;
   for (const auto& input : recall::synthetic_non_faces(read_image(face_photo->path))) {
-    const auto bytes = as_bmp(input.rgb);
+    const auto bytes = recall::as_bmp(input.rgb);
     const auto found = ctx.verifier.detect_encoded(bytes, ctx.bmp_options());
     std::string name = input.name;
     if (name.rfind("blur", 0) == 0)

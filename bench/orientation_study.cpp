@@ -49,11 +49,7 @@ int main(int argc, char** argv) try {
     }
     for (const auto& variant : recall::standard_variants()) {
       const recall::FaceImage image = variant.make(original);
-      cv::Mat bgr;
-      cv::cvtColor(image.rgb, bgr, cv::COLOR_RGB2BGR);
-      std::vector<std::uint8_t> bmp;
-      cv::imencode(".bmp", bgr, bmp);
-      const ImageAnalysis found = verifier.detect_encoded(bmp, options);
+      const ImageAnalysis found = verifier.detect_encoded(recall::as_bmp(image.rgb), options);
       for (const Face& f : found.faces) {
         if (!recall::matches_face(f.detection.box, image.face)) continue;
         double misfit[4];

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
@@ -249,6 +250,14 @@ std::vector<std::string> recall_set_photos(const std::string& dir, std::size_t l
   std::vector<std::string> picked;
   for (std::size_t i = 0; i < limit; ++i) picked.push_back(all[i * all.size() / limit]);
   return picked;
+}
+
+std::vector<std::uint8_t> as_bmp(const cv::Mat& rgb) {
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<std::uint8_t> bytes;
+  if (!cv::imencode(".bmp", bgr, bytes)) throw Error(ErrorCode::internal, "cannot encode a BMP");
+  return bytes;
 }
 
 }  // namespace facematch::recall
