@@ -3,7 +3,7 @@
 // it under each quarter turn, and how far each reading lies from a face's shape (mean_face_misfit).
 // Not a test. Prints one CSV row per face found (misfit_N: the face read turned N quarters clockwise):
 //
-//   orientation_study MODELS_DIR --calibration DIR [--limit N]
+//   orientation_study MODELS_DIR --calibration DIR [--limit N [--turns]]   (--turns: quarter-turn retry on)
 //   variant,photo,truth_turns,found_turns,score,misfit_0,misfit_1,misfit_2,misfit_3
 #include <cstdio>
 #include <iostream>
@@ -23,7 +23,7 @@ using namespace facematch;
 
 int main(int argc, char** argv) try {
   if (argc < 4 || std::string(argv[2]) != "--calibration") {
-    std::cerr << "usage: orientation_study MODELS_DIR --calibration DIR [--limit N]\n";
+    std::cerr << "usage: orientation_study MODELS_DIR --calibration DIR [--limit N [--turns]]\n";
     return 2;
   }
   const std::string dir = argv[3];
