@@ -16,6 +16,7 @@
 
 #include "engine/executor.hpp"
 #include "facematch/models.hpp"
+#include "models/blazeface_net.hpp"
 #include "models/int8_ranges.hpp"
 #include "models/landmark68_net.hpp"
 #include "models/recognition_net.hpp"
@@ -113,6 +114,13 @@ int main(int argc, char** argv) {
          return models::describe_tiny_face_detector(models->weights(models::kTinyFaceDetectorModel), 416);
        },
        {1}},
+      // The upright judge runs it on 2 (upright, upside down) or 4 turns of a face.
+      {"blazeface",
+       [&] {
+         return models::describe_blazeface(models->weights(models::kBlazeFaceModel),
+                                           models::kUprightJudgeInputSize);
+       },
+       {1, 2, 4}},
   };
   for (const auto& net : nets) {
     // int8 where the net has a calibration (its ranges are built in).

@@ -1,17 +1,20 @@
-// The study behind the upside-down check of the pipeline (docs/detection-recall.md, "Photos turned
-// without EXIF"): for each face of the recall set (bench/recall_set.hpp), the landmark net's reading of
-// it under each quarter turn, and how far each reading lies from a face's shape (mean_face_misfit).
-// Not a test. Prints one CSV row per face found (misfit_N: the face read turned N quarters clockwise):
+// The study behind the pipeline's check of which way up a face stands (docs/detection-recall.md, "Photos
+// turned without EXIF"): for each face of the recall set (bench/recall_set.hpp) and each quarter turn N
+// clockwise, BlazeFace's score logit of the face turned so (blaze_N, detect/upright_judge.hpp), and how
+// far the landmark net's reading of it lies from a face's shape (misfit_N, mean_face_misfit; rejected as
+// a signal). Not a test. Prints one CSV row per face found:
 //
 //   orientation_study MODELS_DIR --calibration DIR [--limit N [--turns]]   (--turns: quarter-turn retry on)
-//   variant,photo,truth_turns,found_turns,score,misfit_0,misfit_1,misfit_2,misfit_3
+//   variant,photo,truth_turns,found_turns,score,misfit_0..3,blaze_0..3
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
+#include "detect/upright_judge.hpp"
 #include "facematch/align.hpp"
 #include "facematch/error.hpp"
 #include "facematch/image.hpp"
@@ -31,10 +34,17 @@ int main(int argc, char** argv) try {
   const auto models = Models::load(argv[1]);
   const Verifier verifier(models, 1);
   LandmarkDetector landmarks(models);
+  // ORIENTATION_STUDY_INPUT_SIZE: the side BlazeFace sees each face's square at (default: the judge's).
+  const char* size = std::getenv("ORIENTATION_STUDY_INPUT_SIZE");
+  UprightJudge judge(models, size ? std::atoi(size) : 0);
+  static constexpr int kTurns[] = {0, 1, 2, 3};
   PipelineOptions options = recommended_pipeline();
   options.limits.max_bytes = 3 * options.limits.max_pixels + 4096;
   options.detector.retry_quarter_turns = argc >= 7 && std::string(argv[6]) == "--turns";
-  std::printf("variant,photo,truth_turns,found_turns,score,misfit_0,misfit_1,misfit_2,misfit_3\n");
+  std::printf(
+      "variant,photo,truth_turns,found_turns,score,misfit_0,misfit_1,misfit_2,misfit_3,blaze_0,blaze_1,blaze_"
+      "2,"
+      "blaze_3\n");
   for (const auto& name : recall::recall_set_photos(dir, limit)) {
     const std::string path = dir + "/" + name;
     recall::FaceImage original;
@@ -58,9 +68,10 @@ int main(int argc, char** argv) try {
           turned.upright_turns = turns;
           misfit[turns] = mean_face_misfit(landmarks.detect(image.rgb, turned));
         }
-        std::printf("%s,%s,%d,%d,%.3f,%.4f,%.4f,%.4f,%.4f\n", variant.name.c_str(), name.c_str(),
-                    image.upright_turns, f.detection.upright_turns, f.detection.score, misfit[0], misfit[1],
-                    misfit[2], misfit[3]);
+        const auto blaze = judge.turn_logits(image.rgb, f.detection.box, kTurns);
+        std::printf("%s,%s,%d,%d,%.3f,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f\n", variant.name.c_str(),
+                    name.c_str(), image.upright_turns, f.detection.upright_turns, f.detection.score,
+                    misfit[0], misfit[1], misfit[2], misfit[3], blaze[0], blaze[1], blaze[2], blaze[3]);
       }
     }
   }

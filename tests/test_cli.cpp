@@ -11,6 +11,7 @@
 
 #include "engine/executor.hpp"
 #include "facematch/models.hpp"
+#include "models/model_registry.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -106,7 +107,7 @@ TEST(Cli, InfoReportsEachNetsPrecision) {
   EXPECT_EQ(j.at("precision"), "auto");
   EXPECT_TRUE(j.at("precision_cache").is_string());
   const auto& nets = j.at("nets");
-  ASSERT_EQ(nets.size(), 4u) << nets.dump();
+  ASSERT_EQ(nets.size(), facematch::models::model_registry().size()) << nets.dump();
   for (const auto& [net, choice] : nets.items()) {
     const auto candidates = facematch::auto_candidates(net);
     const auto ran = facematch::parse_precision(choice.at("precision").get<std::string>());

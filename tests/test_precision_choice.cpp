@@ -12,6 +12,7 @@
 
 #include "engine/executor.hpp"
 #include "facematch/models.hpp"
+#include "models/model_registry.hpp"
 #include "models/precision_choice.hpp"
 #include "test_support.hpp"
 
@@ -161,7 +162,7 @@ TEST(PrecisionChoice, CorruptCacheFilesAreIgnored) {
 TEST(PrecisionChoice, AutoMeasuresCachesAndRereadsTheChoice) {
   const CacheFolder folder("auto");
   const auto measured = fresh_models(Precision::automatic)->prepare_nets();
-  ASSERT_EQ(measured.size(), 4u);
+  ASSERT_EQ(measured.size(), fm::models::model_registry().size());
   for (const auto& n : measured) {
     EXPECT_TRUE(is_candidate(n.net, n.precision)) << n.net << " " << fm::to_string(n.precision);
     EXPECT_EQ(n.threads, fm::engine::threads_for_this_thread());
@@ -231,7 +232,7 @@ TEST(PrecisionChoice, UnwritableCacheIsNotFatal) {
   std::filesystem::create_directories(folder.dir().parent_path());
   std::ofstream(folder.dir()) << "a file where the folder should be";
   const auto nets = fresh_models(Precision::automatic)->prepare_nets();
-  EXPECT_EQ(nets.size(), 4u);
+  EXPECT_EQ(nets.size(), fm::models::model_registry().size());
   for (const auto& n : nets) EXPECT_TRUE(is_candidate(n.net, n.precision)) << n.net;
   EXPECT_TRUE(std::filesystem::is_regular_file(folder.dir()));
   std::filesystem::remove(folder.dir());

@@ -144,13 +144,13 @@ TEST(SharedFaces, CascadeFindsBothAdultsOfTheGroupPhoto) {
   EXPECT_EQ(verifier.detect(group, without_doubt).size(), 1u) << "the mechanism this test is about";
 }
 
-// A phone photo taken sideways reaches us without an EXIF orientation when a client strips it: SSD
-// finds most faces lying on their side, the landmark net does not, so the tiny detector (upright faces
-// only) judges which way up each face stands, a photo without any face is turned until one is found,
-// the landmark net sees the face upright, and the chip is the same face. (Upside down is not judged:
-// tiny scores upright faces upside down almost as high, docs/detection-recall.md.) Boxes and landmarks stay
-// in the photo's own coordinates, so they land where the turned face is.
-TEST(SharedFaces, SidewaysPhotosAreTurnedUntilTheFaceIsUpright) {
+// A phone photo taken sideways or upside down reaches us without an EXIF orientation when a client strips
+// it: SSD finds most faces lying on their side or upside down, the landmark net does not, so the tiny
+// detector (upright faces only) judges which faces lie on their side, BlazeFace which stand upside down, a
+// photo without any face is turned until one is found, the landmark net sees the face upright, and the
+// chip is the same face. Boxes and landmarks stay in the photo's own coordinates, so they land where the
+// turned face is.
+TEST(SharedFaces, TurnedPhotosAreTurnedUntilTheFaceIsUpright) {
   fm::Verifier verifier(fm::testing::shared_models(), 1);
   auto options = fm::recommended_pipeline();
   options.precision = fm::Precision::fp32;
@@ -162,7 +162,7 @@ TEST(SharedFaces, SidewaysPhotosAreTurnedUntilTheFaceIsUpright) {
   const cv::Size size = upright.size();
   // cv::rotate code -> the clockwise quarter turns that stand the face up again.
   for (const auto& [rotation, turns_back] :
-       {std::pair{cv::ROTATE_90_CLOCKWISE, 3}, {cv::ROTATE_90_COUNTERCLOCKWISE, 1}}) {
+       {std::pair{cv::ROTATE_90_CLOCKWISE, 3}, {cv::ROTATE_90_COUNTERCLOCKWISE, 1}, {cv::ROTATE_180, 2}}) {
     cv::Mat turned;
     cv::rotate(upright, turned, rotation);
     auto without = options;

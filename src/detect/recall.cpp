@@ -7,6 +7,7 @@
 #include <map>
 #include <opencv2/imgproc.hpp>
 
+#include "detect/upright_judge.hpp"
 #include "facematch/detect.hpp"
 #include "facematch/error.hpp"
 #include "image/quarter_turn.hpp"
@@ -51,8 +52,8 @@ constexpr float kOrientationFloor = 0.1f;
 // Measured on 1,004 faces of the recall set (100 calibration photos, 14 variants; tiny's score on each
 // of the four turns): a margin of 0.5 turned none of the 807 upright or rolled faces and stood up 95 of
 // the 127 faces lying on their side; 0.3 stood up 118 but turned 3 upright faces. Upside-down faces are
-// left to the no-face retry: tiny scores upright faces upside down nearly as high as upright (median
-// 0.89 for 0.82), so no margin told them apart without turning upright faces over.
+// judged by BlazeFace (detect/upright_judge.hpp): tiny scores upright faces upside down nearly as high as
+// upright (median 0.89 for 0.82), so no margin told them apart without turning upright faces over.
 constexpr float kTurnMargin = 0.5f;
 // A photo without a face searched again turned must show a face this sure: three more looks at a photo
 // without one are three more chances of a false face (noface_penguin_drawing.jpg turned scored 0.62).
@@ -335,6 +336,7 @@ struct RecallFaceDetector::Impl {
   DetectorOptions options;
   Chain main, retry;
   std::unique_ptr<FaceDetector> orientation;  // tiny at kOrientationInputSize, for retry_quarter_turns
+  std::unique_ptr<UprightJudge> upright;      // BlazeFace, for retry_quarter_turns
 };
 
 RecallFaceDetector::RecallFaceDetector(std::shared_ptr<const Models> models, const DetectorOptions& options) {
@@ -350,13 +352,14 @@ RecallFaceDetector::RecallFaceDetector(std::shared_ptr<const Models> models, con
   if (!(options.border_retry_fraction >= 0 && options.border_retry_fraction <= kMaxBorderFraction))
     throw Error(ErrorCode::invalid_argument, "border_retry_fraction must be between 0 (off) and 1");
   impl_.reset(new Impl{options, Chain(models, options, options.min_score),
-                       Chain(models, options, options.retry_min_score), nullptr});
+                       Chain(models, options, options.retry_min_score), nullptr, nullptr});
   if (options.retry_quarter_turns) {
     DetectorOptions tiny;
     tiny.kind = DetectorKind::tiny;
     tiny.min_score = kOrientationFloor;
     tiny.tiny_input_size = kOrientationInputSize;
     impl_->orientation = make_detector(models, tiny);
+    impl_->upright = std::make_unique<UprightJudge>(models);
   }
   // Build the first detector now so that bad options fail here rather than on the first photo.
   const auto stages = detector_spec(options.kind).stages;
@@ -374,11 +377,14 @@ std::vector<Detection> RecallFaceDetector::detect(const cv::Mat& rgb) {
   if (!impl_->options.retry_quarter_turns) return found;
   if (!found.empty()) {
     // SSD finds most faces lying on their side too, but the landmark net would not: stand them up.
-    // Faces tiny found itself are left as they are: tiny finds few faces lying down, and its look at
-    // one it found scores it upright as it did (the look took 30% of the pipeline's time on sample1).
-    for (std::size_t i = 0; i < std::min(found.size(), kMaxOrientationChecks); ++i)
-      if (!impl_->main.found_by_tiny(found[i].box))
-        found[i].upright_turns = upright_turns_of(*impl_->orientation, rgb, found[i].box);
+    // Faces tiny found itself are not looked at sideways: tiny finds few faces lying down, and its look
+    // at one it found scores it upright as it did (the look took 30% of the pipeline's time on sample1).
+    for (std::size_t i = 0; i < std::min(found.size(), kMaxOrientationChecks); ++i) {
+      Detection& d = found[i];
+      if (!impl_->main.found_by_tiny(d.box))
+        d.upright_turns = upright_turns_of(*impl_->orientation, rgb, d.box);
+      if (d.upright_turns == 0 && impl_->upright->upside_down(rgb, d.box)) d.upright_turns = 2;
+    }
     return found;
   }
   // Clockwise quarter, counter-clockwise quarter, then upside down: sideways phone photos are the common

@@ -27,7 +27,8 @@ std::vector<float> depthwise_to_oihw(const Tensor& t) {
   for (int y = 0; y < kh; ++y)
     for (int x = 0; x < kw; ++x)
       for (int i = 0; i < c; ++i)
-        out[(static_cast<std::size_t>(i) * kh + y) * kw + x] = t.values[(static_cast<std::size_t>(y) * kw + x) * c + i];
+        out[(static_cast<std::size_t>(i) * kh + y) * kw + x] =
+            t.values[(static_cast<std::size_t>(y) * kw + x) * c + i];
   return out;
 }
 

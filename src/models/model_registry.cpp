@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "facematch/error.hpp"
+#include "models/blazeface_net.hpp"
 #include "models/landmark68_net.hpp"
 #include "models/recognition_net.hpp"
 #include "models/ssd_mobilenetv1_net.hpp"
@@ -38,6 +39,13 @@ constexpr ModelSpec kModelRegistry[] = {
      [](const WeightMap& w, int) { return describe_landmark68_net(w); }},
     {kRecognitionModel, kRecognitionInputSize, kFaceNormalization, true, true,
      [](const WeightMap& w, int) { return describe_recognition_net(w); }},
+    // MediaPipe's input range, [-1, 1].
+    {kBlazeFaceModel,
+     kBlazeFaceInputSize,
+     {{127.5f, 127.5f, 127.5f}, 127.5f},
+     false,
+     false,
+     [](const WeightMap& w, int) { return describe_blazeface(w); }},
 };
 
 }  // namespace

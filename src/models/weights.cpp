@@ -3,10 +3,10 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "facematch/error.hpp"
 
@@ -35,9 +35,22 @@ std::vector<char> read_file(const std::filesystem::path& path) {
 
 std::size_t bytes_per_element(const std::string& storage_dtype, const std::string& tensor) {
   if (storage_dtype == "uint8") return 1;
-  if (storage_dtype == "uint16") return 2;
+  if (storage_dtype == "uint16" || storage_dtype == "float16") return 2;
   if (storage_dtype == "float32" || storage_dtype == "int32") return 4;
   fail("tensor " + tensor + ": unsupported storage dtype '" + storage_dtype + "'");
+}
+
+// IEEE 754 binary16 to float, subnormals included (tfjs converts float16 weights the same way).
+float half_to_float(std::uint16_t h) {
+  const int sign = h >> 15, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  float magnitude;
+  if (exponent == 0)
+    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  else if (exponent == 31)
+    magnitude = mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  return sign ? -magnitude : magnitude;
 }
 
 }  // namespace
@@ -48,13 +61,20 @@ std::size_t Tensor::element_count() const {
 }
 
 WeightMap WeightMap::load(const std::filesystem::path& dir, const std::string& model) {
-  const auto manifest_path = dir / (model + "-weights_manifest.json");
+  // face-api ships `<model>-weights_manifest.json`; a tfjs graph model (`<model>.json`) carries the same
+  // manifest under "weightsManifest", beside the graph facematch describes in C++ instead.
+  const auto face_api_manifest = dir / (model + "-weights_manifest.json");
+  const bool graph_model =
+      !std::filesystem::exists(face_api_manifest) && std::filesystem::exists(dir / (model + ".json"));
+  const auto manifest_path = graph_model ? dir / (model + ".json") : face_api_manifest;
   const auto manifest_bytes = read_file(manifest_path);
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(manifest_bytes.begin(), manifest_bytes.end());
+    if (graph_model) manifest = manifest.at("weightsManifest");
   } catch (const nlohmann::json::exception& e) {
-    fail("model manifest " + manifest_path.string() + " is not valid JSON: " + e.what());
+    fail("model manifest " + manifest_path.string() +
+         " is not valid JSON with a weights manifest: " + e.what());
   }
   if (!manifest.is_array()) fail("model manifest " + manifest_path.string() + " is not a list of groups");
 
@@ -87,9 +107,18 @@ WeightMap WeightMap::load(const std::filesystem::path& dir, const std::string& m
                std::to_string(blob.size()) + " bytes (truncated or wrong .bin)");
         }
         const char* src = blob.data() + offset;
-        if (quantized) {
-          // tfjs: value = q * scale + min (int32: Math.round, i.e. floor(v + 0.5)), evaluated in double, then stored as float32 (or rounded for
-          // int32). Doing the arithmetic in float is off by one ulp on some weights.
+        if (quantized && storage == "float16") {
+          if (dtype != "float32") fail("tensor " + t.name + ": float16 storage of a " + dtype + " tensor");
+          t.values.resize(count);
+          for (std::size_t i = 0; i < count; ++i) {
+            std::uint16_t h;
+            std::memcpy(&h, src + 2 * i, 2);
+            t.values[i] = half_to_float(h);
+          }
+        } else if (quantized) {
+          // tfjs: value = q * scale + min (int32: Math.round, i.e. floor(v + 0.5)), evaluated in double, then
+          // stored as float32 (or rounded for int32). Doing the arithmetic in float is off by one ulp on some
+          // weights.
           const double scale = spec["quantization"].at("scale").get<double>();
           const double min = spec["quantization"].at("min").get<double>();
           if (storage != "uint8" && storage != "uint16")
@@ -121,7 +150,8 @@ WeightMap WeightMap::load(const std::filesystem::path& dir, const std::string& m
       }
       if (offset != blob.size()) {
         fail("model " + model + ": the manifest describes " + std::to_string(offset) +
-             " bytes but the weights file has " + std::to_string(blob.size()) + " (wrong .bin for this manifest)");
+             " bytes but the weights file has " + std::to_string(blob.size()) +
+             " (wrong .bin for this manifest)");
       }
     }
   } catch (const nlohmann::json::exception& e) {
@@ -138,8 +168,8 @@ const Tensor& WeightMap::get(const std::string& name, const std::vector<int>& sh
   const auto it = tensors_.find(name);
   if (it == tensors_.end()) fail("model " + model_ + " has no tensor " + name);
   if (it->second.shape != shape) {
-    fail("model " + model_ + ": tensor " + name + " has shape " + shape_text(it->second.shape) + ", expected " +
-         shape_text(shape));
+    fail("model " + model_ + ": tensor " + name + " has shape " + shape_text(it->second.shape) +
+         ", expected " + shape_text(shape));
   }
   return it->second;
 }

@@ -6,6 +6,7 @@
 #   pipeline_tiny.jsonl   full pipeline, tiny face detector
 #   ssd_net.json          raw SSD net outputs     (tools/golden/ssd-net.mjs, when it exists)
 #   tiny_net.json         raw tiny net outputs    (tools/golden/tiny-net.mjs, when it exists)
+#   blazeface_net.json    raw BlazeFace outputs   (tools/golden/blazeface-net.mjs, when it exists)
 #   weights_sha256.json   dequantized tensor sums (tools/golden/make-weights-golden.sh, when it exists)
 #
 #   tools/golden/make-golden.sh [--pipeline-only] [WORKDIR]
@@ -23,6 +24,7 @@ GOLDEN="$ROOT/tests/golden"
 SHARED="${FACEMATCH_SHARED:-$ROOT/../shared}"
 SHARED="$(cd "$SHARED" 2>/dev/null && pwd || echo "$SHARED")"
 REF_DIR="$ROOT/build/reference"
+MODELS="${FACEMATCH_MODELS:-$ROOT/models}"
 pipeline_only=0
 WORK=""
 for arg in "$@"; do
@@ -131,6 +133,12 @@ for s in ssd tiny; do
     echo "make-golden: tools/golden/$s-net.mjs not there yet; ${s}_net.json not regenerated" >&2
   fi
 done
+# After pipeline_ssd.jsonl: the BlazeFace squares are cut around its first face boxes.
+if [[ -f "$GOLDEN_TOOLS/blazeface-net.mjs" ]]; then
+  node "$GOLDEN_TOOLS/blazeface-net.mjs" "$REF_DIR" "$MODELS" "$tmp/blazeface" "$GOLDEN/blazeface_net.json" "${ppms[@]}" >&2 ||
+    die "tools/golden/blazeface-net.mjs failed"
+  echo "make-golden: wrote tests/golden/blazeface_net.json" >&2
+fi
 if [[ -f "$GOLDEN_TOOLS/make-weights-golden.sh" ]]; then
   bash "$GOLDEN_TOOLS/make-weights-golden.sh" "$REF_DIR" >&2 || die "tools/golden/make-weights-golden.sh failed"
   echo "make-golden: wrote tests/golden/weights_sha256.json" >&2

@@ -6,11 +6,13 @@
 #   OUTDIR/chips/sampleN_face{i}_lm112.f32      landmark net input            (reference.mjs --dump-chip)
 #   OUTDIR/ssd/sampleN_input512.f32             SSD input before normalization  (tools/golden/ssd-net.mjs)
 #   OUTDIR/tiny/sampleN_input416.f32            tiny detector input likewise    (tools/golden/tiny-net.mjs)
+#   OUTDIR/blazeface/sampleN_face128{,_rot180}.f32  BlazeFace input, face square  (tools/golden/blazeface-net.mjs)
 #
 #   tools/golden/make-inputs.sh OUTDIR
 #
 # Idempotent: OUTDIR/.stamp records the sha256 of everything the inputs depend on (photos, these scripts,
-# the reference harness) and of every file produced; when all still match, nothing is redone.
+# the reference harness, tests/golden/pipeline_ssd.jsonl whose boxes the BlazeFace squares are cut around)
+# and of every file produced; when all still match, nothing is redone.
 # Used by ctest as the `testdata` fixture (tests/golden.cmake).
 set -euo pipefail
 
@@ -46,7 +48,7 @@ done
 command -v node >/dev/null || die "node is not installed; run ./setup.sh"
 
 net_scripts=()
-for s in ssd-net.mjs tiny-net.mjs; do
+for s in ssd-net.mjs tiny-net.mjs blazeface-net.mjs; do
   [[ -f "$GOLDEN_TOOLS/$s" ]] && net_scripts+=("$s")
 done
 
@@ -64,6 +66,9 @@ key() {
   for f in "${photos[@]}"; do
     echo "$(sha_of "$f") demo/${f##*/}"
   done
+  if [[ -f "$ROOT/tests/golden/pipeline_ssd.jsonl" ]]; then
+    echo "$(sha_of "$ROOT/tests/golden/pipeline_ssd.jsonl") tests/golden/pipeline_ssd.jsonl"
+  fi
 }
 current_key="$(key)"
 
@@ -96,14 +101,17 @@ node "$REF_DIR/reference.mjs" --dump-chip "$staging/chips" "${ppms[@]}" >/dev/nu
 
 for s in "${net_scripts[@]}"; do
   sub="${s%-net.mjs}"
-  node "$GOLDEN_TOOLS/$s" "$REF_DIR" "$staging/$sub" - "${ppms[@]}" >/dev/null ||
+  # blazeface-net.mjs also takes the models folder; with "-" it does not load the net (not an input).
+  models=()
+  if [[ $s == blazeface-net.mjs ]]; then models=("$MODELS"); fi
+  node "$GOLDEN_TOOLS/$s" "$REF_DIR" "${models[@]}" "$staging/$sub" - "${ppms[@]}" >/dev/null ||
     die "tools/golden/$s failed"
 done
 
 # Swap each folder in whole so readers never see a half-written one for long.
 outputs=(rgb chips)
 for s in "${net_scripts[@]}"; do outputs+=("${s%-net.mjs}"); done
-for sub in rgb chips ssd tiny; do
+for sub in rgb chips ssd tiny blazeface; do
   rm -rf "${OUT:?}/$sub"
 done
 for sub in "${outputs[@]}"; do

@@ -1,0 +1,159 @@
+#include "detect/upright_judge.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+#include <string>
+
+#include "facematch/error.hpp"
+#include "image/face_api_resize.hpp"
+#include "image/quarter_turn.hpp"
+#include "models/blazeface_net.hpp"
+#include "models/model_registry.hpp"
+#include "models/net_runners.hpp"
+
+namespace facematch {
+namespace {
+
+constexpr std::size_t kRow = 1 + models::kBlazeFaceRegressors;
+// BlazeFace short-range expects a face of about half its input (selfie framing): the square around a
+// face is this many times the face box's longer side.
+constexpr double kCropFactor = 1.5;
+// Measured with bench/orientation_study on the faces of the recall set (300 calibration photos, 14
+// variants; docs/detection-recall.md), BlazeFace seeing each face's square at 64 pixels: a face is upside
+// down when its logit turned over beats the logit as it is by 0.5 (no upright or rolled face of 3,326 was
+// turned, 231 of 233 upside-down ones were stood up); as it is, no upside-down face scored above 1.75,
+// while 94.9% of upright faces do, which spares them the second look. (Quarter turns are left to the tiny
+// detector: at 64 pixels an upright face scored a quarter turn up to 1.87 above upright, and a margin that
+// high stands up 58 of 467 faces on their side; at 128 pixels the look costs three times as much.)
+constexpr float kUpsideDownMargin = 0.5f;
+constexpr float kSurelyUpright = 1.75f;
+
+// The anchors' centres in input pixels, in the net's output order (stride-8 map, 2 each; stride-16 map,
+// 6 each).
+std::vector<cv::Point2f> anchor_centres(int size) {
+  std::vector<cv::Point2f> centres;
+  for (const auto& [cells, per_cell] : {std::pair{size / 8, 2}, std::pair{size / 16, 6}}) {
+    const float stride = static_cast<float>(size) / cells;
+    for (int y = 0; y < cells; ++y)
+      for (int x = 0; x < cells; ++x)
+        for (int a = 0; a < per_cell; ++a) centres.emplace_back(stride * (x + 0.5f), stride * (y + 0.5f));
+  }
+  return centres;
+}
+
+}  // namespace
+
+struct UprightJudge::State {
+  int size;
+  models::NetRunners runners;
+  std::vector<cv::Point2f> anchors;
+};
+
+UprightJudge::UprightJudge(std::shared_ptr<const Models> models, int input_size) {
+  if (!models) throw Error(ErrorCode::internal, "UprightJudge needs loaded models");
+  const int size = input_size > 0 ? input_size : models::kUprightJudgeInputSize;
+  std::string key = std::string(models::kBlazeFaceModel) + "@" + std::to_string(size);
+  state_.reset(new State{size,
+                         models::NetRunners(std::move(models), std::move(key),
+                                            [size](const Models& m) {
+                                              return models::describe_blazeface(
+                                                  m.weights(models::kBlazeFaceModel), size);
+                                            }),
+                         anchor_centres(size)});
+  state_->runners(1);  // compile now, so a bad model or size fails here
+}
+
+UprightJudge::~UprightJudge() = default;
+
+namespace {
+
+const InputNormalization& normalization() {
+  return models::model_spec(models::kBlazeFaceModel).normalization;
+}
+
+std::vector<float> objects_of(const engine::NetRunner& runner, int item) {
+  const auto part = [&](std::size_t output) {
+    const auto all = runner.output(output);
+    const std::size_t each = all.size() / static_cast<std::size_t>(runner.net().batch());
+    return all.subspan(static_cast<std::size_t>(item) * each, each);
+  };
+  return models::blazeface_objects(part(0), part(1), part(2), part(3));
+}
+
+}  // namespace
+
+std::vector<float> UprightJudge::objects(std::span<const float> pixels) {
+  const int size = state_->size;
+  if (pixels.size() != static_cast<std::size_t>(size) * size * 3)
+    throw Error(ErrorCode::invalid_argument,
+                "BlazeFace input must be " + std::to_string(size) + "x" + std::to_string(size) + "x3 floats");
+  const cv::Mat view(size, size, CV_32FC3, const_cast<float*>(pixels.data()));
+  auto& runner = state_->runners(1);
+  normalize_hwc(view, normalization(), runner.input());
+  runner.run();
+  return objects_of(runner, 0);
+}
+
+cv::Mat UprightJudge::face_square(const cv::Mat& rgb, const cv::Rect2d& box) const {
+  const int size = state_->size;
+  const double side = kCropFactor * std::max(box.width, box.height);
+  const cv::Point2d centre(box.x + box.width / 2, box.y + box.height / 2);
+  const cv::Rect want(cv::Point(static_cast<int>(std::floor(centre.x - side / 2)),
+                                static_cast<int>(std::floor(centre.y - side / 2))),
+                      cv::Size(std::max(1, static_cast<int>(std::ceil(side))),
+                               std::max(1, static_cast<int>(std::ceil(side)))));
+  const cv::Rect inside = want & cv::Rect(0, 0, rgb.cols, rgb.rows);
+  if (inside.empty()) return {};
+  cv::Mat square;
+  cv::copyMakeBorder(rgb(inside), square, inside.y - want.y, want.br().y - inside.br().y, inside.x - want.x,
+                     want.br().x - inside.br().x, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  cv::resize(square, square, cv::Size(size, size), 0, 0,
+             square.cols > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::Mat pixels;
+  square.convertTo(pixels, CV_32FC3);
+  return pixels;
+}
+
+std::vector<float> UprightJudge::square_logits(const cv::Mat& square, std::span<const int> turns) {
+  if (turns.empty() || turns.size() > 4) throw Error(ErrorCode::internal, "turn_logits takes 1 to 4 turns");
+  if (square.empty()) return std::vector<float>(turns.size(), -INFINITY);
+  const int batch = static_cast<int>(turns.size());
+  const int size = state_->size;
+  auto& runner = state_->runners(batch);
+  const auto input = runner.input();
+  const std::size_t each = static_cast<std::size_t>(size) * size * 3;
+  for (std::size_t i = 0; i < turns.size(); ++i)
+    normalize_hwc(turn_clockwise(square, turns[i]), normalization(), input.subspan(i * each, each));
+  runner.run();
+  // Only a face about the centre counts: the square may hold a neighbour's face too.
+  const float unit = static_cast<float>(size) / models::kBlazeFaceInputSize;
+  const cv::Rect2f centre_half(size * 0.25f, size * 0.25f, size * 0.5f, size * 0.5f);
+  std::vector<float> best(turns.size(), -INFINITY);
+  for (int item = 0; item < batch; ++item) {
+    const auto objects = objects_of(runner, item);
+    float& item_best = best[static_cast<std::size_t>(item)];
+    for (std::size_t a = 0; a < state_->anchors.size(); ++a) {
+      const float* row = objects.data() + a * kRow;
+      // The regressors are in units of the 128-pixel input the net was trained at.
+      const cv::Point2f face(state_->anchors[a].x + row[1] * unit, state_->anchors[a].y + row[2] * unit);
+      if (centre_half.contains(face)) item_best = std::max(item_best, row[0]);
+    }
+  }
+  return best;
+}
+
+std::vector<float> UprightJudge::turn_logits(const cv::Mat& rgb, const cv::Rect2d& box,
+                                             std::span<const int> turns) {
+  return square_logits(face_square(rgb, box), turns);
+}
+
+bool UprightJudge::upside_down(const cv::Mat& rgb, const cv::Rect2d& box) {
+  static constexpr int kAsItIs[] = {0}, kTurnedOver[] = {2};
+  const cv::Mat square = face_square(rgb, box);
+  const float as_it_is = square_logits(square, kAsItIs)[0];
+  if (as_it_is > kSurelyUpright) return false;
+  return square_logits(square, kTurnedOver)[0] > as_it_is + kUpsideDownMargin;
+}
+
+}  // namespace facematch
