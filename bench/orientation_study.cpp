@@ -34,9 +34,12 @@ int main(int argc, char** argv) try {
   const auto models = Models::load(argv[1]);
   const Verifier verifier(models, 1);
   LandmarkDetector landmarks(models);
-  // ORIENTATION_STUDY_INPUT_SIZE: the side BlazeFace sees each face's square at (default: the judge's).
+  // ORIENTATION_STUDY_INPUT_SIZE: the side BlazeFace sees each face's square at (default: the judge's);
+  // ORIENTATION_STUDY_PRECISION: its arithmetic (default fp32).
   const char* size = std::getenv("ORIENTATION_STUDY_INPUT_SIZE");
-  UprightJudge judge(models, size ? std::atoi(size) : 0);
+  const char* precision = std::getenv("ORIENTATION_STUDY_PRECISION");
+  UprightJudge judge(models->with_precision(parse_precision(precision ? precision : "fp32")),
+                     size ? std::atoi(size) : 0);
   static constexpr int kTurns[] = {0, 1, 2, 3};
   PipelineOptions options = recommended_pipeline();
   options.limits.max_bytes = 3 * options.limits.max_pixels + 4096;

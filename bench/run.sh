@@ -50,7 +50,8 @@ const [ours, nets, info, faImage, faA, faB, service] = process.argv.slice(2).map
 const round = (x) => +x.toFixed(3);
 // facematch_net_bench's names for the nets facematch info lists by key.
 const benchName = {face_recognition_model: 'recognition', face_landmark_68_model: 'landmark',
-                   'ssd_mobilenetv1_model@512': 'ssd', 'tiny_face_detector_model@416': 'tiny'};
+                   'ssd_mobilenetv1_model@512': 'ssd', 'tiny_face_detector_model@416': 'tiny',
+                   'facemesh-detection-short@64': 'blazeface'};
 const autoVsFastest = {}, autoChoice = {};
 for (const [key, net] of Object.entries(info.nets)) {
   const timed = nets.nets[benchName[key]];

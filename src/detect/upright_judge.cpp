@@ -20,14 +20,15 @@ constexpr std::size_t kRow = 1 + models::kBlazeFaceRegressors;
 // face is this many times the face box's longer side.
 constexpr double kCropFactor = 1.5;
 // Measured with bench/orientation_study on the faces of the recall set (300 calibration photos, 14
-// variants; docs/detection-recall.md), BlazeFace seeing each face's square at 64 pixels: a face is upside
-// down when its logit turned over beats the logit as it is by 0.5 (no upright or rolled face of 3,326 was
-// turned, 231 of 233 upside-down ones were stood up); as it is, no upside-down face scored above 1.75,
-// while 94.9% of upright faces do, which spares them the second look. (Quarter turns are left to the tiny
-// detector: at 64 pixels an upright face scored a quarter turn up to 1.87 above upright, and a margin that
-// high stands up 58 of 467 faces on their side; at 128 pixels the look costs three times as much.)
+// variants; docs/detection-recall.md), BlazeFace seeing each face's square at 64 pixels, in fp32 and bf16
+// alike: a face is upside down when its logit turned over beats the logit as it is by 0.5 (no upright or
+// rolled face of 3,326 was turned, 232 of 233 upside-down ones were stood up); as it is, no upside-down
+// face scored above 1.77, while 88% of upright faces score above 2.0, which spares them the second look.
+// (Quarter turns are left to the tiny detector: at 64 pixels an upright face scored a quarter turn up to
+// 2.07 above upright, and a margin that high stands up 53 of 467 faces on their side; at 128 pixels the
+// look costs three times as much.)
 constexpr float kUpsideDownMargin = 0.5f;
-constexpr float kSurelyUpright = 1.75f;
+constexpr float kSurelyUpright = 2.0f;
 
 // The anchors' centres in input pixels, in the net's output order (stride-8 map, 2 each; stride-16 map,
 // 6 each).
@@ -97,19 +98,25 @@ std::vector<float> UprightJudge::objects(std::span<const float> pixels) {
 
 cv::Mat UprightJudge::face_square(const cv::Mat& rgb, const cv::Rect2d& box) const {
   const int size = state_->size;
+  // OpenCV's area resize is twice as fast at a whole factor, so the square's side is rounded to a whole
+  // multiple `factor` of a side between `size` and twice it, which a bilinear resize then brings to
+  // `size` (an area reduction over at most 2x, without aliasing).
   const double side = kCropFactor * std::max(box.width, box.height);
+  const int factor = std::max(1, static_cast<int>(side / size));
+  const int reduced = std::max(1, static_cast<int>(std::lround(side / factor)));
+  const int cut = reduced * factor;
   const cv::Point2d centre(box.x + box.width / 2, box.y + box.height / 2);
-  const cv::Rect want(cv::Point(static_cast<int>(std::floor(centre.x - side / 2)),
-                                static_cast<int>(std::floor(centre.y - side / 2))),
-                      cv::Size(std::max(1, static_cast<int>(std::ceil(side))),
-                               std::max(1, static_cast<int>(std::ceil(side)))));
+  const cv::Rect want(cv::Point(static_cast<int>(std::floor(centre.x - cut / 2.0)),
+                                static_cast<int>(std::floor(centre.y - cut / 2.0))),
+                      cv::Size(cut, cut));
   const cv::Rect inside = want & cv::Rect(0, 0, rgb.cols, rgb.rows);
   if (inside.empty()) return {};
-  cv::Mat square;
-  cv::copyMakeBorder(rgb(inside), square, inside.y - want.y, want.br().y - inside.br().y, inside.x - want.x,
-                     want.br().x - inside.br().x, cv::BORDER_CONSTANT, cv::Scalar::all(0));
-  cv::resize(square, square, cv::Size(size, size), 0, 0,
-             square.cols > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::Mat square = rgb(inside);
+  if (inside != want)
+    cv::copyMakeBorder(square, square, inside.y - want.y, want.br().y - inside.br().y, inside.x - want.x,
+                       want.br().x - inside.br().x, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  if (factor > 1) cv::resize(square, square, cv::Size(reduced, reduced), 0, 0, cv::INTER_AREA);
+  if (reduced != size) cv::resize(square, square, cv::Size(size, size), 0, 0, cv::INTER_LINEAR);
   cv::Mat pixels;
   square.convertTo(pixels, CV_32FC3);
   return pixels;

@@ -39,13 +39,15 @@ constexpr ModelSpec kModelRegistry[] = {
      [](const WeightMap& w, int) { return describe_landmark68_net(w); }},
     {kRecognitionModel, kRecognitionInputSize, kFaceNormalization, true, true,
      [](const WeightMap& w, int) { return describe_recognition_net(w); }},
-    // MediaPipe's input range, [-1, 1].
+    // MediaPipe's input range, [-1, 1]; run at the upright judge's size. bf16: the judge's margins hold
+    // in it (docs/detection-recall.md).
     {kBlazeFaceModel,
-     kBlazeFaceInputSize,
+     kUprightJudgeInputSize,
      {{127.5f, 127.5f, 127.5f}, 127.5f},
+     true,
      false,
-     false,
-     [](const WeightMap& w, int) { return describe_blazeface(w); }},
+     describe_blazeface,
+     true},
 };
 
 }  // namespace
