@@ -10,6 +10,7 @@
 #include "detect/upright_judge.hpp"
 #include "facematch/detect.hpp"
 #include "facematch/error.hpp"
+#include "image/face_api_resize.hpp"
 #include "image/quarter_turn.hpp"
 
 namespace facematch {
@@ -310,11 +311,8 @@ int upright_turns_of(FaceDetector& tiny, const cv::Mat& rgb, const cv::Rect2d& b
   const cv::Rect want(cv::Point(static_cast<int>(std::floor(centre.x - side / 2)),
                                 static_cast<int>(std::floor(centre.y - side / 2))),
                       cv::Size(static_cast<int>(std::ceil(side)), static_cast<int>(std::ceil(side))));
-  const cv::Rect inside = want & cv::Rect(0, 0, rgb.cols, rgb.rows);
-  if (inside.empty()) return 0;
-  cv::Mat square;
-  cv::copyMakeBorder(rgb(inside), square, inside.y - want.y, want.br().y - inside.br().y, inside.x - want.x,
-                     want.br().x - inside.br().x, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  cv::Mat square = region_with_black_border(rgb, want);
+  if (square.empty()) return 0;
   cv::resize(square, square, cv::Size(kOrientationInputSize, kOrientationInputSize), 0, 0, cv::INTER_AREA);
   const float upright = centre_face_score(tiny, square);
   if (upright + kTurnMargin >= 1.f) return 0;  // no turn can win

@@ -109,12 +109,8 @@ cv::Mat UprightJudge::face_square(const cv::Mat& rgb, const cv::Rect2d& box) con
   const cv::Rect want(cv::Point(static_cast<int>(std::floor(centre.x - cut / 2.0)),
                                 static_cast<int>(std::floor(centre.y - cut / 2.0))),
                       cv::Size(cut, cut));
-  const cv::Rect inside = want & cv::Rect(0, 0, rgb.cols, rgb.rows);
-  if (inside.empty()) return {};
-  cv::Mat square = rgb(inside);
-  if (inside != want)
-    cv::copyMakeBorder(square, square, inside.y - want.y, want.br().y - inside.br().y, inside.x - want.x,
-                       want.br().x - inside.br().x, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  cv::Mat square = region_with_black_border(rgb, want);
+  if (square.empty()) return {};
   if (factor > 1) cv::resize(square, square, cv::Size(reduced, reduced), 0, 0, cv::INTER_AREA);
   if (reduced != size) cv::resize(square, square, cv::Size(size, size), 0, 0, cv::INTER_LINEAR);
   cv::Mat pixels;

@@ -161,6 +161,17 @@ cv::Size2d reshaped_dimensions(int image_w, int image_h, int size) {
   return {std::floor(image_w * scale + 0.5), std::floor(image_h * scale + 0.5)};
 }
 
+cv::Mat region_with_black_border(const cv::Mat& image, const cv::Rect& region) {
+  const cv::Rect inside = region & cv::Rect(0, 0, image.cols, image.rows);
+  if (inside.empty()) return {};
+  if (inside == region) return image(region);
+  cv::Mat out;
+  cv::copyMakeBorder(image(inside), out, inside.y - region.y, region.br().y - inside.br().y,
+                     inside.x - region.x, region.br().x - inside.br().x, cv::BORDER_CONSTANT,
+                     cv::Scalar::all(0));
+  return out;
+}
+
 cv::Rect clip_and_floor(const cv::Rect2d& box, int image_w, int image_h) {
   // Box.clipAtImageBorders: x' = max(x, 0), w' = min(right - x', imgW - x'), then floor every field.
   const double x = std::max(box.x, 0.0), y = std::max(box.y, 0.0);

@@ -36,6 +36,10 @@ inline constexpr InputNormalization kFaceNormalization{{122.782f, 117.001f, 104.
 // Normalizes each pixel of a CV_32FC3 image into `out` (image.total() * 3 floats, HWC).
 void normalize_hwc(const cv::Mat& image_f32c3, const InputNormalization& normalization, std::span<float> out);
 
+// The pixels of `region`, black where it leaves the image: a view when it lies inside, else a copy; empty
+// when it misses the image altogether.
+cv::Mat region_with_black_border(const cv::Mat& image, const cv::Rect& region);
+
 // face-api's Box.clipAtImageBorders(w, h).floor(): the integer region that extractFaceTensors slices.
 cv::Rect clip_and_floor(const cv::Rect2d& box, int image_w, int image_h);
 
