@@ -29,6 +29,34 @@ double median_ms(int n, F&& f) {
   return median(std::move(times));
 }
 
+// Two variants of one piece of work timed in alternation, so that drift in the machine's speed (another
+// process, the clock) falls on both alike: each one's median wall time in ms, and the median of the
+// per-round ratios a / b. Timing them one block after the other moved such a ratio by 30% between runs.
+struct PairedTimes {
+  double a_ms, b_ms, ratio;
+};
+template <typename A, typename B>
+PairedTimes paired_median_ms(int n, A&& a, B&& b) {
+  a();
+  b();
+  const auto time_ms = [](auto& f) {
+    const auto t = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+  };
+  std::vector<double> as, bs, ratios;
+  for (int i = 0; i < n; ++i) {
+    // Alternating which goes first cancels any advantage of running second (warm caches).
+    const bool a_first = i % 2 == 0;
+    const double first = a_first ? time_ms(a) : time_ms(b);
+    const double second = a_first ? time_ms(b) : time_ms(a);
+    as.push_back(a_first ? first : second);
+    bs.push_back(a_first ? second : first);
+    ratios.push_back(as.back() / bs.back());
+  }
+  return {median(std::move(as)), median(std::move(bs)), median(std::move(ratios))};
+}
+
 // Median CPU time of the whole process (every thread) per call of f, in ms, after one warm-up call: what
 // one call costs a machine whatever else runs on it.
 template <typename F>

@@ -12,8 +12,10 @@
 #                     afresh) over the fastest of its candidates (facematch_net_bench); 1.0 = auto is right
 #   service_efficiency  bench/load.sh's verifications/s at concurrency 4 over cores / the CPU time of one
 #                     verification of the same pair (its p99 beside it)
-#   recall_extras_cost  the defaults' pipeline time on IMAGE over the same without issue 12's retries and
-#                     doubt band (1.0 = finding more faces costs photos like IMAGE nothing)
+#   recall_extras_cost  the defaults' pipeline time on IMAGE over the same without issue 12's retries,
+#                     orientation checks and doubt band, timed in alternation (median of the per-round
+#                     ratios; 1.0 = finding more faces costs photos like IMAGE nothing);
+#                     recall_extras_cost_pair the same for the verify of the pair
 # Defaults: the model package's sample1.jpg (1920x1280, 3 faces), the pair hugh_laurie_1.jpg and
 # obama_1.jpg from ../shared/faces (scaled to fit 640x480 in memory), N=20. OMP_NUM_THREADS (default:
 # all cores) sets facematch's thread budget; the nets-alone table runs on 1 thread.
@@ -67,7 +69,8 @@ console.log(JSON.stringify({
   pair_speedup: round((faA.stage_ms.total.median + faB.stage_ms.total.median) / ours.recommended.verify_640x480_ms),
   auto_vs_fastest: autoVsFastest, auto_choice_1_thread: autoChoice,
   service_efficiency: service.service_efficiency, service_p99_ms: service.service_p99_ms,
-  recall_extras_cost: round(ours.recommended.pipeline_ms / ours.recommended_without_recall_extras.pipeline_ms),
+  recall_extras_cost: round(ours.recommended_without_recall_extras.recall_extras_cost.pipeline),
+  recall_extras_cost_pair: round(ours.recommended_without_recall_extras.recall_extras_cost.verify_640x480),
   auto_choice: Object.fromEntries(Object.entries(ours.auto_nets).map(([k, v]) => [k, v.precision])),
   ms: {facematch_pipeline: round(ours.recommended.pipeline_ms), face_api_pipeline: round(faImage.stage_ms.total.median),
        facematch_pair: round(ours.recommended.verify_640x480_ms),

@@ -26,9 +26,11 @@ class UprightJudge {
   // turned each of `turns` clockwise quarter turns (1 to 4 of 0-3; one batch).
   std::vector<float> turn_logits(const cv::Mat& rgb, const cv::Rect2d& box, std::span<const int> turns);
 
-  // Whether the face in `box` stands upside down: BlazeFace scores it turned over by a calibrated margin
-  // above as it is. A face it scores surely upright as it is costs one run, the others two.
-  bool upside_down(const cv::Mat& rgb, const cv::Rect2d& box);
+  // Whether each face in `boxes` stands upside down: BlazeFace scores it turned over by a calibrated
+  // margin above as it is. One batched run sees every face as it is; a second sees turned over only the
+  // faces it did not score surely upright.
+  std::vector<bool> upside_down(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes);
+  bool upside_down(const cv::Mat& rgb, const cv::Rect2d& box) { return upside_down(rgb, {&box, 1})[0]; }
 
   // The net's "objects" output [anchors x 17] for one input_size x input_size RGB input of values 0..255
   // (HWC floats), for parity tests against the graph's own code.
@@ -38,7 +40,9 @@ class UprightJudge {
   // The square around a face that BlazeFace sees (float RGB, input_size a side); empty when it misses
   // the photo.
   cv::Mat face_square(const cv::Mat& rgb, const cv::Rect2d& box) const;
-  std::vector<float> square_logits(const cv::Mat& square, std::span<const int> turns);
+  // BlazeFace's best logit for a face about the centre of each square, turned its clockwise quarter
+  // turns, in one batch; -inf for an empty square.
+  std::vector<float> square_logits(std::span<const cv::Mat> squares, std::span<const int> turns);
 
   struct State;
   std::unique_ptr<State> state_;
