@@ -1,11 +1,12 @@
 // The study behind the pipeline's check of which way up a face stands (docs/detection-recall.md, "Photos
 // turned without EXIF"): for each face of the recall set (bench/recall_set.hpp) and each quarter turn N
-// clockwise, BlazeFace's score logit of the face turned so (blaze_N, detect/upright_judge.hpp), and how
+// clockwise, BlazeFace's score logit of the face turned so (blaze_N, detect/upright_judge.hpp) and the
+// angle of its eyes as the face lies (eye_angle_0), and how
 // far the landmark net's reading of it lies from a face's shape (misfit_N, mean_face_misfit; rejected as
 // a signal). Not a test. Prints one CSV row per face found:
 //
 //   orientation_study MODELS_DIR --calibration DIR [--limit N [--turns]]   (--turns: quarter-turn retry on)
-//   variant,photo,truth_turns,found_turns,score,misfit_0..3,blaze_0..3
+//   variant,photo,truth_turns,found_turns,score,misfit_0..3,blaze_0..3,eye_angle_0
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -47,7 +48,7 @@ int main(int argc, char** argv) try {
   std::printf(
       "variant,photo,truth_turns,found_turns,score,misfit_0,misfit_1,misfit_2,misfit_3,blaze_0,blaze_1,blaze_"
       "2,"
-      "blaze_3\n");
+      "blaze_3,eye_angle_0\n");
   for (const auto& name : recall::recall_set_photos(dir, limit)) {
     const std::string path = dir + "/" + name;
     recall::FaceImage original;
@@ -71,10 +72,11 @@ int main(int argc, char** argv) try {
           turned.upright_turns = turns;
           misfit[turns] = mean_face_misfit(landmarks.detect(image.rgb, turned));
         }
-        const auto blaze = judge.turn_logits(image.rgb, f.detection.box, kTurns);
-        std::printf("%s,%s,%d,%d,%.3f,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f\n", variant.name.c_str(),
+        const auto blaze = judge.turn_looks(image.rgb, f.detection.box, kTurns);
+        std::printf("%s,%s,%d,%d,%.3f,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f,%.1f\n", variant.name.c_str(),
                     name.c_str(), image.upright_turns, f.detection.upright_turns, f.detection.score,
-                    misfit[0], misfit[1], misfit[2], misfit[3], blaze[0], blaze[1], blaze[2], blaze[3]);
+                    misfit[0], misfit[1], misfit[2], misfit[3], blaze[0].logit, blaze[1].logit,
+                    blaze[2].logit, blaze[3].logit, blaze[0].eye_angle_deg);
       }
     }
   }

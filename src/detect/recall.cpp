@@ -52,9 +52,10 @@ constexpr float kOrientationFloor = 0.1f;
 // A quarter turn wins when tiny scores the face turned that way at least this much above upright.
 // Measured on 1,004 faces of the recall set (100 calibration photos, 14 variants; tiny's score on each
 // of the four turns): a margin of 0.5 turned none of the 807 upright or rolled faces and stood up 95 of
-// the 127 faces lying on their side; 0.3 stood up 118 but turned 3 upright faces. Upside-down faces are
-// judged by BlazeFace (detect/upright_judge.hpp): tiny scores upright faces upside down nearly as high as
-// upright (median 0.89 for 0.82), so no margin told them apart without turning upright faces over.
+// the 127 faces lying on their side; 0.3 stood up 118 but turned 3 upright faces. The faces it leaves
+// upright go to BlazeFace (detect/upright_judge.hpp), which reads the faces on their side it missed by
+// their eyes, and judges upside down: tiny scores upright faces upside down nearly as high as upright
+// (median 0.89 for 0.82), so no margin told them apart without turning upright faces over.
 constexpr float kTurnMargin = 0.5f;
 // A photo without a face searched again turned must show a face this sure: three more looks at a photo
 // without one are three more chances of a false face (noface_penguin_drawing.jpg turned scored 0.62).
@@ -377,7 +378,7 @@ std::vector<Detection> RecallFaceDetector::detect(const cv::Mat& rgb) {
     // SSD finds most faces lying on their side too, but the landmark net would not: stand them up.
     // Faces tiny found itself are not looked at sideways: tiny finds few faces lying down, and its look
     // at one it found scores it upright as it did (the look took 30% of the pipeline's time on sample1).
-    std::vector<std::size_t> standing;  // faces not lying on their side, for the upside-down check
+    std::vector<std::size_t> standing;  // faces the tiny look left upright, for BlazeFace's look
     std::vector<cv::Rect2d> boxes;
     for (std::size_t i = 0; i < std::min(found.size(), kMaxOrientationChecks); ++i) {
       Detection& d = found[i];
@@ -387,9 +388,8 @@ std::vector<Detection> RecallFaceDetector::detect(const cv::Mat& rgb) {
       standing.push_back(i);
       boxes.push_back(d.box);
     }
-    const auto upside_down = impl_->upright->upside_down(rgb, boxes);
-    for (std::size_t k = 0; k < standing.size(); ++k)
-      if (upside_down[k]) found[standing[k]].upright_turns = 2;
+    const auto turns = impl_->upright->upright_turns(rgb, boxes);
+    for (std::size_t k = 0; k < standing.size(); ++k) found[standing[k]].upright_turns = turns[k];
     return found;
   }
   // Clockwise quarter, counter-clockwise quarter, then upside down: sideways phone photos are the common

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <memory>
 #include <opencv2/core.hpp>
 #include <span>
@@ -22,15 +23,22 @@ class UprightJudge {
   UprightJudge(const UprightJudge&) = delete;
   UprightJudge& operator=(const UprightJudge&) = delete;
 
-  // BlazeFace's best score logit for a face about the centre of the square around `box`, for the square
-  // turned each of `turns` clockwise quarter turns (1 to 4 of 0-3; one batch).
-  std::vector<float> turn_logits(const cv::Mat& rgb, const cv::Rect2d& box, std::span<const int> turns);
+  // What BlazeFace sees of the face about the centre of a square: its best score logit, and the angle of
+  // the line from its right eye to its left (degrees, clockwise in image coordinates; about 0 upright).
+  struct Look {
+    float logit = -INFINITY;
+    float eye_angle_deg = 0;
+  };
+  // The look at the square around `box` turned each of `turns` clockwise quarter turns (1 to 4 of 0-3;
+  // one batch).
+  std::vector<Look> turn_looks(const cv::Mat& rgb, const cv::Rect2d& box, std::span<const int> turns);
 
-  // Whether each face in `boxes` stands upside down: BlazeFace scores it turned over by a calibrated
-  // margin above as it is. One batched run sees every face as it is; a second sees turned over only the
-  // faces it did not score surely upright.
-  std::vector<bool> upside_down(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes);
-  bool upside_down(const cv::Mat& rgb, const cv::Rect2d& box) { return upside_down(rgb, {&box, 1})[0]; }
+  // The clockwise quarter turns that stand each face in `boxes` up (Detection::upright_turns): 1 or 3
+  // when BlazeFace sees the face with its eyes at least 60 degrees off level (on its side), 2 when it scores
+  // the face turned over by a calibrated margin above as it is, else 0. One batched run sees every face
+  // as it is; a second sees turned over only the faces it did not score surely upright.
+  std::vector<int> upright_turns(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes);
+  int upright_turns(const cv::Mat& rgb, const cv::Rect2d& box) { return upright_turns(rgb, {&box, 1})[0]; }
 
   // The net's "objects" output [anchors x 17] for one input_size x input_size RGB input of values 0..255
   // (HWC floats), for parity tests against the graph's own code.
@@ -40,9 +48,9 @@ class UprightJudge {
   // The square around a face that BlazeFace sees (float RGB, input_size a side); empty when it misses
   // the photo.
   cv::Mat face_square(const cv::Mat& rgb, const cv::Rect2d& box) const;
-  // BlazeFace's best logit for a face about the centre of each square, turned its clockwise quarter
-  // turns, in one batch; -inf for an empty square.
-  std::vector<float> square_logits(std::span<const cv::Mat> squares, std::span<const int> turns);
+  // The look at each square turned its clockwise quarter turns, in one batch; logit -inf for an empty
+  // square.
+  std::vector<Look> square_looks(std::span<const cv::Mat> squares, std::span<const int> turns);
 
   struct State;
   std::unique_ptr<State> state_;
