@@ -60,9 +60,10 @@ struct DetectorOptions {
   // without an EXIF orientation; the turn whose best face scores highest (at least 0.7) wins, its
   // faces carrying Detection::upright_turns. Only photos that would otherwise have no face pay for
   // that. Faces that are found get cheaper looks: the tiny detector at 160 px on a crop of twice an SSD
-  // face, upright and turned a quarter each way, stands up a face it scores 0.5 higher turned; then
-  // BlazeFace at 64 px (detect/upright_judge.hpp) turns a quarter a face whose eyes it reads 60 degrees
-  // or more off level, and over a face it scores turned over 0.5 higher than as it is.
+  // face, upright and turned a quarter each way, finds faces it scores 0.5 higher turned; BlazeFace at
+  // 64 px (detect/upright_judge.hpp) adds faces whose eyes it reads 60 degrees or more off level, and
+  // stands each of those up on the side it scores higher; the others it turns over when it scores them
+  // turned over 0.5 higher than as they are.
   bool retry_quarter_turns = false;
 
   // Detectors are cached per configuration (one per thread), so every field takes part.

@@ -49,7 +49,8 @@ constexpr double kMaxBorderFraction = 1.0;
 constexpr double kOrientationCropFactor = 2.0;
 constexpr int kOrientationInputSize = 160;
 constexpr float kOrientationFloor = 0.1f;
-// A quarter turn wins when tiny scores the face turned that way at least this much above upright.
+// tiny puts a face on its side when it scores the face turned a quarter at least this much above as it
+// lies (which side is left to BlazeFace).
 // Measured on 1,004 faces of the recall set (100 calibration photos, 14 variants; tiny's score on each
 // of the four turns): a margin of 0.5 turned none of the 807 upright or rolled faces and stood up 95 of
 // the 127 faces lying on their side; 0.3 stood up 118 but turned 3 upright faces. The faces it leaves
@@ -304,29 +305,21 @@ float centre_face_score(FaceDetector& tiny, const cv::Mat& square) {
   return best;
 }
 
-// The clockwise quarter turns that stand the face in `box` up (0 when it already stands or no turn is
-// clearly better).
-int upright_turns_of(FaceDetector& tiny, const cv::Mat& rgb, const cv::Rect2d& box) {
+// Whether tiny scores the face in `box` turned a quarter either way clearly above as it lies.
+bool lies_on_its_side(FaceDetector& tiny, const cv::Mat& rgb, const cv::Rect2d& box) {
   const double side = kOrientationCropFactor * std::max(box.width, box.height);
   const cv::Point2d centre(box.x + box.width / 2, box.y + box.height / 2);
   const cv::Rect want(cv::Point(static_cast<int>(std::floor(centre.x - side / 2)),
                                 static_cast<int>(std::floor(centre.y - side / 2))),
                       cv::Size(static_cast<int>(std::ceil(side)), static_cast<int>(std::ceil(side))));
   cv::Mat square = region_with_black_border(rgb, want);
-  if (square.empty()) return 0;
+  if (square.empty()) return false;
   cv::resize(square, square, cv::Size(kOrientationInputSize, kOrientationInputSize), 0, 0, cv::INTER_AREA);
   const float upright = centre_face_score(tiny, square);
-  if (upright + kTurnMargin >= 1.f) return 0;  // no turn can win
-  int best_turns = 0;
-  float best = upright + kTurnMargin;
-  for (const int turns : {1, 3}) {
-    const float score = centre_face_score(tiny, turn_clockwise(square, turns));
-    if (score >= best) {
-      best = score;
-      best_turns = turns;
-    }
-  }
-  return best_turns;
+  if (upright + kTurnMargin >= 1.f) return false;  // no turn can win
+  for (const int turns : {1, 3})
+    if (centre_face_score(tiny, turn_clockwise(square, turns)) >= upright + kTurnMargin) return true;
+  return false;
 }
 
 }  // namespace
@@ -378,18 +371,17 @@ std::vector<Detection> RecallFaceDetector::detect(const cv::Mat& rgb) {
     // SSD finds most faces lying on their side too, but the landmark net would not: stand them up.
     // Faces tiny found itself are not looked at sideways: tiny finds few faces lying down, and its look
     // at one it found scores it upright as it did (the look took 30% of the pipeline's time on sample1).
-    std::vector<std::size_t> standing;  // faces the tiny look left upright, for BlazeFace's look
+    // The tiny look says which faces lie on their side; BlazeFace says which side, and judges the rest.
+    const std::size_t checked = std::min(found.size(), kMaxOrientationChecks);
     std::vector<cv::Rect2d> boxes;
-    for (std::size_t i = 0; i < std::min(found.size(), kMaxOrientationChecks); ++i) {
-      Detection& d = found[i];
-      if (!impl_->main.found_by_tiny(d.box))
-        d.upright_turns = upright_turns_of(*impl_->orientation, rgb, d.box);
-      if (d.upright_turns != 0) continue;
-      standing.push_back(i);
-      boxes.push_back(d.box);
+    std::vector<bool> on_its_side;
+    for (std::size_t i = 0; i < checked; ++i) {
+      boxes.push_back(found[i].box);
+      on_its_side.push_back(!impl_->main.found_by_tiny(found[i].box) &&
+                            lies_on_its_side(*impl_->orientation, rgb, found[i].box));
     }
-    const auto turns = impl_->upright->upright_turns(rgb, boxes);
-    for (std::size_t k = 0; k < standing.size(); ++k) found[standing[k]].upright_turns = turns[k];
+    const auto turns = impl_->upright->upright_turns(rgb, boxes, on_its_side);
+    for (std::size_t i = 0; i < checked; ++i) found[i].upright_turns = turns[i];
     return found;
   }
   // Clockwise quarter, counter-clockwise quarter, then upside down: sideways phone photos are the common

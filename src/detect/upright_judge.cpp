@@ -168,37 +168,69 @@ std::vector<UprightJudge::Look> UprightJudge::turn_looks(const cv::Mat& rgb, con
   return square_looks(squares, turns);
 }
 
-std::vector<int> UprightJudge::upright_turns(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes) {
+std::vector<int> UprightJudge::upright_turns(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes,
+                                             const std::vector<bool>& on_its_side) {
+  if (!on_its_side.empty() && on_its_side.size() != boxes.size())
+    throw Error(ErrorCode::internal, "upright_turns takes one on_its_side verdict per face");
   std::vector<int> result(boxes.size(), 0);
-  if (boxes.empty()) return result;
   std::vector<cv::Mat> squares;
   for (const auto& box : boxes) squares.push_back(face_square(rgb, box));
-  const std::vector<int> as_it_is(boxes.size(), 0);
-  const auto looks = square_looks(squares, as_it_is);
-  std::vector<cv::Mat> doubtful;
-  std::vector<std::size_t> which;
+  enum class Doubt { none, which_side, upside_down };
+  std::vector<Doubt> doubt(boxes.size(), Doubt::none);
+  std::vector<float> as_it_is(boxes.size(), -INFINITY);
+  // First run: the faces not known to lie on their side, as they are.
+  std::vector<cv::Mat> first;
+  std::vector<std::size_t> first_of;
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     if (squares[i].empty()) continue;
-    const float angle = looks[i].eye_angle_deg;
-    // Eyes level within kSidewaysEyeAngle either way up: upright, or upside down (BlazeFace reads an
-    // upside-down face's eyes level too, its right eye taken for the left).
-    if (looks[i].logit >= kSidewaysMinLogit && std::abs(angle) >= kSidewaysEyeAngle &&
-        std::abs(angle) <= 180 - kSidewaysEyeAngle) {
-      // The left eye below the right (a positive angle): the face lies with its top to the right, and
-      // stands up turned a quarter counter-clockwise (three clockwise).
-      result[i] = angle > 0 ? 3 : 1;
+    if (!on_its_side.empty() && on_its_side[i]) {
+      doubt[i] = Doubt::which_side;
       continue;
     }
-    if (!(looks[i].logit > kSurelyUpright)) {
-      doubtful.push_back(squares[i]);
-      which.push_back(i);
+    first.push_back(squares[i]);
+    first_of.push_back(i);
+  }
+  if (!first.empty()) {
+    const auto looks = square_looks(first, std::vector<int>(first.size(), 0));
+    for (std::size_t k = 0; k < first.size(); ++k) {
+      const std::size_t i = first_of[k];
+      const float angle = std::abs(looks[k].eye_angle_deg);
+      as_it_is[i] = looks[k].logit;
+      // Eyes level within kSidewaysEyeAngle either way up: upright, or upside down (BlazeFace reads an
+      // upside-down face's eyes level too, its right eye taken for the left).
+      if (looks[k].logit >= kSidewaysMinLogit && angle >= kSidewaysEyeAngle &&
+          angle <= 180 - kSidewaysEyeAngle)
+        doubt[i] = Doubt::which_side;
+      else if (!(looks[k].logit > kSurelyUpright))
+        doubt[i] = Doubt::upside_down;
     }
   }
-  if (doubtful.empty()) return result;
-  const std::vector<int> turned_over(doubtful.size(), 2);
-  const auto over = square_looks(doubtful, turned_over);
-  for (std::size_t k = 0; k < which.size(); ++k)
-    if (over[k].logit > looks[which[k]].logit + kUpsideDownMargin) result[which[k]] = 2;
+  // Second run: each face on its side turned a quarter both ways, each doubtful one turned over.
+  std::vector<cv::Mat> second;
+  std::vector<int> second_turns;
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    if (doubt[i] == Doubt::none) continue;
+    const auto turns = doubt[i] == Doubt::which_side ? std::vector<int>{1, 3} : std::vector<int>{2};
+    for (const int t : turns) {
+      second.push_back(squares[i]);
+      second_turns.push_back(t);
+    }
+  }
+  if (second.empty()) return result;
+  const auto looks = square_looks(second, second_turns);
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    if (doubt[i] == Doubt::which_side) {
+      // Both detectors' eyes and scores tell a face on its side from an upright one better than they
+      // tell its two sides apart; the score of each side stood up tells them apart best (of 16 faces
+      // on their side that the tiny look and the eyes put on opposite sides, it was right on 16).
+      result[i] = looks[k].logit >= looks[k + 1].logit ? 1 : 3;
+      k += 2;
+    } else if (doubt[i] == Doubt::upside_down) {
+      if (looks[k].logit > as_it_is[i] + kUpsideDownMargin) result[i] = 2;
+      k += 1;
+    }
+  }
   return result;
 }
 

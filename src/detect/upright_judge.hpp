@@ -33,11 +33,15 @@ class UprightJudge {
   // one batch).
   std::vector<Look> turn_looks(const cv::Mat& rgb, const cv::Rect2d& box, std::span<const int> turns);
 
-  // The clockwise quarter turns that stand each face in `boxes` up (Detection::upright_turns): 1 or 3
-  // when BlazeFace sees the face with its eyes at least 60 degrees off level (on its side), 2 when it scores
-  // the face turned over by a calibrated margin above as it is, else 0. One batched run sees every face
-  // as it is; a second sees turned over only the faces it did not score surely upright.
-  std::vector<int> upright_turns(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes);
+  // The clockwise quarter turns that stand each face in `boxes` up (Detection::upright_turns). A face
+  // lies on its side when `on_its_side` says so (another judge's verdict; empty = none) or when
+  // BlazeFace sees it with its eyes at least 60 degrees off level; which side is then decided by
+  // BlazeFace's score of the face turned a quarter each way (1 or 3). Otherwise 2 when it scores the face
+  // turned over by a calibrated margin above as it is, else 0. One batched run sees the faces not known
+  // to lie on their side as they are; a second sees the faces on their side turned both ways and those
+  // not surely upright turned over.
+  std::vector<int> upright_turns(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes,
+                                 const std::vector<bool>& on_its_side = {});
   int upright_turns(const cv::Mat& rgb, const cv::Rect2d& box) { return upright_turns(rgb, {&box, 1})[0]; }
 
   // The net's "objects" output [anchors x 17] for one input_size x input_size RGB input of values 0..255
