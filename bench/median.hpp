@@ -15,17 +15,21 @@ inline double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// Wall time of one call of f, in ms.
+template <typename F>
+double elapsed_ms(F&& f) {
+  const auto t = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
 // Median wall time of `n` calls of f, in ms, after one warm-up call (first runs page in weights, JIT
 // kernels and buffers).
 template <typename F>
 double median_ms(int n, F&& f) {
   f();
   std::vector<double> times;
-  for (int i = 0; i < n; ++i) {
-    const auto t = std::chrono::steady_clock::now();
-    f();
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
-  }
+  for (int i = 0; i < n; ++i) times.push_back(elapsed_ms(f));
   return median(std::move(times));
 }
 
@@ -39,19 +43,16 @@ template <typename A, typename B>
 PairedTimes paired_median_ms(int n, A&& a, B&& b) {
   a();
   b();
-  const auto time_ms = [](auto& f) {
-    const auto t = std::chrono::steady_clock::now();
-    f();
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-  };
   std::vector<double> as, bs, ratios;
   for (int i = 0; i < n; ++i) {
     // Alternating which goes first cancels any advantage of running second (warm caches).
-    const bool a_first = i % 2 == 0;
-    const double first = a_first ? time_ms(a) : time_ms(b);
-    const double second = a_first ? time_ms(b) : time_ms(a);
-    as.push_back(a_first ? first : second);
-    bs.push_back(a_first ? second : first);
+    if (i % 2 == 0) {
+      as.push_back(elapsed_ms(a));
+      bs.push_back(elapsed_ms(b));
+    } else {
+      bs.push_back(elapsed_ms(b));
+      as.push_back(elapsed_ms(a));
+    }
     ratios.push_back(as.back() / bs.back());
   }
   return {median(std::move(as)), median(std::move(bs)), median(std::move(ratios))};

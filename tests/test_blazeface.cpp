@@ -85,7 +85,8 @@ TEST(UprightJudge, StandsUpDemoFacesTurnedEveryWayAndLeavesUprightOnes) {
     for (const int turns : {1, 2, 3}) {
       const cv::Mat turned = fm::turn_clockwise(rgb, turns);
       // The box in the turned photo: the original is that photo turned the rest of the way round.
-      const int found = judge.upright_turns(turned, fm::unturn_box(box, 4 - turns, turned.size()));
+      const cv::Rect2d turned_box = fm::unturn_box(box, 4 - turns, turned.size());
+      const int found = judge.upright_turns(turned, turned_box);
       const std::string what = image.at("image").get<std::string>() + " turned " + std::to_string(turns);
       if (turns == 2) {
         EXPECT_EQ(found, 2) << what;
@@ -93,7 +94,6 @@ TEST(UprightJudge, StandsUpDemoFacesTurnedEveryWayAndLeavesUprightOnes) {
         EXPECT_NE(found, turns) << what << ": turned to the other side";
         sideways_stood_up += found == 4 - turns;
         // Told that the face lies on its side (as the tiny look tells it), the judge picks the side.
-        const cv::Rect2d turned_box = fm::unturn_box(box, 4 - turns, turned.size());
         EXPECT_EQ(judge.upright_turns(turned, {&turned_box, 1}, {true})[0], 4 - turns) << what;
       }
     }

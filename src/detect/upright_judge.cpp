@@ -208,10 +208,10 @@ std::vector<int> UprightJudge::upright_turns(const cv::Mat& rgb, std::span<const
   // Second run: each face on its side turned a quarter both ways, each doubtful one turned over.
   std::vector<cv::Mat> second;
   std::vector<int> second_turns;
+  static constexpr int kBothSides[] = {1, 3}, kTurnedOver[] = {2};
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     if (doubt[i] == Doubt::none) continue;
-    const auto turns = doubt[i] == Doubt::which_side ? std::vector<int>{1, 3} : std::vector<int>{2};
-    for (const int t : turns) {
+    for (const int t : doubt[i] == Doubt::which_side ? std::span<const int>(kBothSides) : kTurnedOver) {
       second.push_back(squares[i]);
       second_turns.push_back(t);
     }

@@ -4,7 +4,6 @@
 // ones; docs/detection-recall.md "Photos turned without EXIF").
 #pragma once
 
-#include <array>
 #include <cmath>
 #include <memory>
 #include <opencv2/core.hpp>
