@@ -367,25 +367,36 @@ std::vector<Detection> RecallFaceDetector::detect(const cv::Mat& rgb) {
   check_rgb(rgb, "detect");
   auto found = detect_upright(rgb);
   if (!impl_->options.retry_quarter_turns) return found;
-  if (!found.empty()) {
-    // SSD finds most faces lying on their side too, but the landmark net would not: stand them up.
-    // Faces tiny found itself are not looked at sideways: tiny finds few faces lying down, and its look
-    // at one it found scores it upright as it did (the look took 30% of the pipeline's time on sample1).
-    // The tiny look says which faces lie on their side; BlazeFace says which side, and judges the rest.
-    const std::size_t checked = std::min(found.size(), kMaxOrientationChecks);
-    std::vector<cv::Rect2d> boxes;
-    std::vector<bool> on_its_side;
-    for (std::size_t i = 0; i < checked; ++i) {
-      boxes.push_back(found[i].box);
-      on_its_side.push_back(!impl_->main.found_by_tiny(found[i].box) &&
-                            lies_on_its_side(*impl_->orientation, rgb, found[i].box));
-    }
-    const auto turns = impl_->upright->upright_turns(rgb, boxes, on_its_side);
-    for (std::size_t i = 0; i < checked; ++i) found[i].upright_turns = turns[i];
-    return found;
+  const bool found_upright = !found.empty();
+  if (!found_upright) found = detect_turned(rgb);
+  // SSD finds most faces lying on their side too, but the landmark net would not: stand them up. Which
+  // faces lie on their side: for faces found in the photo as it is, the tiny look says (faces tiny found
+  // itself are not looked at: tiny finds few faces lying down, and its look at one it found scores it
+  // upright as it did; the look took 30% of the pipeline's time on sample1); for faces found only in the
+  // photo turned, the turn says. BlazeFace then says which side, and judges the rest. A turned photo's
+  // own turn stands where BlazeFace sees no other: the detectors' scores that chose it tell a face on
+  // its side from an upright one better than its two sides apart (the recall set's 4 faces found only in
+  // a turned photo and stood up the wrong way by that turn are all stood up right by BlazeFace).
+  const std::size_t checked = std::min(found.size(), kMaxOrientationChecks);
+  if (checked == 0) return found;
+  std::vector<cv::Rect2d> boxes;
+  std::vector<bool> on_its_side;
+  for (std::size_t i = 0; i < checked; ++i) {
+    boxes.push_back(found[i].box);
+    on_its_side.push_back(found_upright ? !impl_->main.found_by_tiny(found[i].box) &&
+                                              lies_on_its_side(*impl_->orientation, rgb, found[i].box)
+                                        : found[i].upright_turns % 2 == 1);
   }
+  const auto turns = impl_->upright->upright_turns(rgb, boxes, on_its_side);
+  for (std::size_t i = 0; i < checked; ++i)
+    if (turns[i] != 0) found[i].upright_turns = turns[i];
+  return found;
+}
+
+std::vector<Detection> RecallFaceDetector::detect_turned(const cv::Mat& rgb) {
   // Clockwise quarter, counter-clockwise quarter, then upside down: sideways phone photos are the common
   // case. Every turn is tried so that a spurious face in one cannot win over the real face in another.
+  std::vector<Detection> found;
   for (const int turns : {1, 3, 2}) {
     auto turned = detect_upright(turn_clockwise(rgb, turns));
     if (turned.empty() || turned.front().score < kTurnedPhotoMinScore ||

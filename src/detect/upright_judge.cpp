@@ -38,6 +38,15 @@ constexpr float kSurelyUpright = 2.0f;
 // logit 0.05; upside-down faces read level otherwise, BlazeFace taking the right eye for the left).
 constexpr float kSidewaysEyeAngle = 60.f;
 constexpr float kSidewaysMinLogit = 0.3f;
+// A face not surely upright whose eyes read less than kSidewaysEyeAngle off level also lies on its side
+// when BlazeFace scores it stood up a quarter (the better side) this much above as it is and above turned
+// over, and its eyes read at least kLeaningEyeAngle off level. Measured with bench/orientation_study on
+// the 4,026 faces: the upright or rolled faces not surely upright scored a quarter turn at most 1.47
+// above as they are where their eyes read 20 degrees or more (1.52 below, and upside-down faces, whose
+// eyes read level, up to 2.5); the rule stands up 20 of the 66 faces on their side the eyes' rule
+// leaves, all to the right side, and turns no upright or upside-down face.
+constexpr float kLeaningMargin = 1.75f;
+constexpr float kLeaningEyeAngle = 20.f;
 
 // The anchors' centres in input pixels, in the net's output order (stride-8 map, 2 each; stride-16 map,
 // 6 each).
@@ -175,9 +184,9 @@ std::vector<int> UprightJudge::upright_turns(const cv::Mat& rgb, std::span<const
   std::vector<int> result(boxes.size(), 0);
   std::vector<cv::Mat> squares;
   for (const auto& box : boxes) squares.push_back(face_square(rgb, box));
-  enum class Doubt { none, which_side, upside_down };
+  enum class Doubt { none, which_side, which_way };
   std::vector<Doubt> doubt(boxes.size(), Doubt::none);
-  std::vector<float> as_it_is(boxes.size(), -INFINITY);
+  std::vector<Look> as_it_is(boxes.size());
   // First run: the faces not known to lie on their side, as they are.
   std::vector<cv::Mat> first;
   std::vector<std::size_t> first_of;
@@ -195,23 +204,23 @@ std::vector<int> UprightJudge::upright_turns(const cv::Mat& rgb, std::span<const
     for (std::size_t k = 0; k < first.size(); ++k) {
       const std::size_t i = first_of[k];
       const float angle = std::abs(looks[k].eye_angle_deg);
-      as_it_is[i] = looks[k].logit;
+      as_it_is[i] = looks[k];
       // Eyes level within kSidewaysEyeAngle either way up: upright, or upside down (BlazeFace reads an
       // upside-down face's eyes level too, its right eye taken for the left).
       if (looks[k].logit >= kSidewaysMinLogit && angle >= kSidewaysEyeAngle &&
           angle <= 180 - kSidewaysEyeAngle)
         doubt[i] = Doubt::which_side;
       else if (!(looks[k].logit > kSurelyUpright))
-        doubt[i] = Doubt::upside_down;
+        doubt[i] = Doubt::which_way;
     }
   }
-  // Second run: each face on its side turned a quarter both ways, each doubtful one turned over.
+  // Second run: each face on its side turned a quarter both ways, each doubtful one every other way.
   std::vector<cv::Mat> second;
   std::vector<int> second_turns;
-  static constexpr int kBothSides[] = {1, 3}, kTurnedOver[] = {2};
+  static constexpr int kBothSides[] = {1, 3}, kOtherWays[] = {1, 2, 3};
   for (std::size_t i = 0; i < boxes.size(); ++i) {
     if (doubt[i] == Doubt::none) continue;
-    for (const int t : doubt[i] == Doubt::which_side ? std::span<const int>(kBothSides) : kTurnedOver) {
+    for (const int t : doubt[i] == Doubt::which_side ? std::span<const int>(kBothSides) : kOtherWays) {
       second.push_back(squares[i]);
       second_turns.push_back(t);
     }
@@ -226,9 +235,16 @@ std::vector<int> UprightJudge::upright_turns(const cv::Mat& rgb, std::span<const
       // on their side that the tiny look and the eyes put on opposite sides, it was right on 16).
       result[i] = looks[k].logit >= looks[k + 1].logit ? 1 : 3;
       k += 2;
-    } else if (doubt[i] == Doubt::upside_down) {
-      if (looks[k].logit > as_it_is[i] + kUpsideDownMargin) result[i] = 2;
-      k += 1;
+    } else if (doubt[i] == Doubt::which_way) {
+      const float turned_over = looks[k + 1].logit;
+      const Look& side = looks[k].logit >= looks[k + 2].logit ? looks[k] : looks[k + 2];
+      const float angle = std::abs(as_it_is[i].eye_angle_deg);
+      if (side.logit > as_it_is[i].logit + kLeaningMargin && side.logit > turned_over &&
+          angle >= kLeaningEyeAngle && angle <= 180 - kLeaningEyeAngle)
+        result[i] = &side == &looks[k] ? 1 : 3;
+      else if (turned_over > as_it_is[i].logit + kUpsideDownMargin)
+        result[i] = 2;
+      k += 3;
     }
   }
   return result;

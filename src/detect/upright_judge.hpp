@@ -35,10 +35,12 @@ class UprightJudge {
   // The clockwise quarter turns that stand each face in `boxes` up (Detection::upright_turns). A face
   // lies on its side when `on_its_side` says so (another judge's verdict; empty = none) or when
   // BlazeFace sees it with its eyes at least 60 degrees off level; which side is then decided by
-  // BlazeFace's score of the face turned a quarter each way (1 or 3). Otherwise 2 when it scores the face
-  // turned over by a calibrated margin above as it is, else 0. One batched run sees the faces not known
-  // to lie on their side as they are; a second sees the faces on their side turned both ways and those
-  // not surely upright turned over.
+  // BlazeFace's score of the face turned a quarter each way (1 or 3). A face not surely upright also lies
+  // on its side when its better quarter turn scores a calibrated margin above as it is and above turned
+  // over, its eyes leaning at least 20 degrees; else 2 when it scores the face turned over by a
+  // calibrated margin above as it is, else 0. One batched run sees the faces not known to lie on their
+  // side as they are; a second sees the faces on their side turned both ways and those not surely
+  // upright turned every other way.
   std::vector<int> upright_turns(const cv::Mat& rgb, std::span<const cv::Rect2d> boxes,
                                  const std::vector<bool>& on_its_side = {});
   int upright_turns(const cv::Mat& rgb, const cv::Rect2d& box) { return upright_turns(rgb, {&box, 1})[0]; }
